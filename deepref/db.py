@@ -1,0 +1,110 @@
+"""The database: a proxy bound once per app to PostgreSQL (pooled, SSL) or SQLite."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import peewee as pw
+from playhouse.pool import PooledPostgresqlDatabase
+
+from deepref.config import DatabaseSettings
+
+database = pw.DatabaseProxy()
+log = logging.getLogger(__name__)
+
+# Connections idle longer than this are closed on checkout rather than reused.
+STALE_SECONDS = 300
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_database(settings: DatabaseSettings) -> pw.Database:
+    """A peewee Database for `settings` (no connection is opened yet)."""
+    if not settings.is_postgres:
+        Path(settings.name).parent.mkdir(parents=True, exist_ok=True)
+        return pw.SqliteDatabase(
+            settings.name,
+            pragmas={"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 30000},
+        )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "user": settings.user,
+        "password": settings.password,
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "application_name": "deepref",
+    }
+    if settings.ssl_mode:
+        options["sslmode"] = settings.ssl_mode
+    if settings.ssl_root_cert:
+        options["sslrootcert"] = settings.ssl_root_cert
+    return PooledPostgresqlDatabase(
+        settings.name,
+        max_connections=settings.pool_max,
+        timeout=settings.pool_timeout,
+        stale_timeout=STALE_SECONDS,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+
+
+def bind(db: pw.Database) -> None:
+    """Point the models' proxy at `db`."""
+    database.initialize(db)
+
+
+def warm_pool(db: pw.Database, count: int) -> int:
+    """Open `count` pooled connections now, so the first requests don't pay for them."""
+    if not isinstance(db, PooledPostgresqlDatabase) or count <= 0:
+        return 0
+    opened = []
+    try:
+        for _ in range(count):
+            opened.append(db._connect())
+    except pw.OperationalError as exc:
+        log.warning("could not warm the connection pool: %s", first_line(exc))
+    finally:
+        for conn in opened:
+            db._close(conn)
+    return len(opened)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error, for one-line messages."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _SQLWithoutParameters(logging.Filter):
+    """Log statements only: parameter values may be secrets (hashes, prompts)."""
+
+    def filter(self, record):
+        if isinstance(record.msg, tuple) and len(record.msg) == 2:
+            record.msg, record.args = "%s", (record.msg[0],)
+        return True
+
+
+def enable_sql_logging() -> None:
+    """Log every SQL statement (without its parameter values) to the 'peewee' logger."""
+    logger = logging.getLogger("peewee")
+    if not any(isinstance(f, _SQLWithoutParameters) for f in logger.filters):
+        logger.addFilter(_SQLWithoutParameters())
+    logger.setLevel(logging.DEBUG)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s SQL %(message)s"))
+        logger.addHandler(handler)
+
+
+def init_app(app) -> None:
+    """Bind the database and open/close a connection around each request."""
+    settings = app.config["DEEPREF"]
+    db = make_database(settings.database)
+    bind(db)
+    app.extensions["deepref_db"] = db
+    if settings.sql_logging:
+        enable_sql_logging()
+
+    @app.teardown_appcontext
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()

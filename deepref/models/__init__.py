@@ -1,0 +1,32 @@
+"""The nine tables' models. Importing this package also attaches their indexes."""
+
+from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
+from deepref.models.base import BaseModel
+from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
+from deepref.models import indexes  # noqa: F401  (attaches the named indexes)
+
+ALL_MODELS = [
+    User,
+    Reference,
+    Bundle,
+    BundleReference,
+    KYCDocument,
+    AIPrompt,
+    AISession,
+    AIInteraction,
+    AIFinetuneDataset,
+]
+
+__all__ = [
+    "ALL_MODELS",
+    "AIFinetuneDataset",
+    "AIInteraction",
+    "AIPrompt",
+    "AISession",
+    "BaseModel",
+    "Bundle",
+    "BundleReference",
+    "KYCDocument",
+    "Reference",
+    "User",
+]

@@ -1,0 +1,130 @@
+"""Every named index and unique constraint, attached to the models in one place.
+
+The revisions create these; `flask db check` compares them with the live database.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
+from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
+
+# Full-text documents: search must use exactly these, so PostgreSQL uses the GIN indexes.
+REFERENCE_FTS_DOCUMENT = (
+    "to_tsvector('english'::regconfig, "
+    "(referrer_name::text || ' '::text || company::text || ' '::text || role::text))"
+)
+BUNDLE_FTS_DOCUMENT = (
+    "to_tsvector('english'::regconfig, "
+    "(title::text || ' '::text || COALESCE(description, ''::text)))"
+)
+
+UNIQUE = {
+    User: [("uq_users_email", "email")],
+    Bundle: [("uq_bundles_share_token", "share_token")],
+    AIPrompt: [("uq_ai_prompts_prompt_id", "prompt_id")],
+    AISession: [("uq_ai_sessions_agent_id", "agent_id")],
+    AIFinetuneDataset: [("uq_ai_finetune_datasets_interaction_id", "interaction")],
+}
+
+# Every foreign-key column leads some index (revisions 001 and 002).
+FOREIGN_KEY = {
+    Reference: [("ix_references_seeker_id", "seeker"), ("ix_references_referrer_id", "referrer")],
+    Bundle: [("ix_bundles_seeker_id", "seeker")],
+    BundleReference: [("ix_bundle_references_reference_id", "reference")],
+    KYCDocument: [
+        ("ix_kyc_documents_user_id", "user"),
+        ("ix_kyc_documents_reviewed_by_id", "reviewed_by"),
+    ],
+    AISession: [("ix_ai_sessions_user_id", "user")],
+    AIInteraction: [
+        ("ix_ai_interactions_session_id", "session"),
+        ("ix_ai_interactions_prompt_id", "prompt"),
+    ],
+}
+
+# Revision 003_create_indexes.
+PERFORMANCE = {
+    User: [
+        ("ix_users_role", "role"),
+        ("ix_users_kyc_status", "kyc_status"),
+        ("ix_users_email_verified", "email_verified"),
+        ("ix_users_created_at", "created_at"),
+    ],
+    Reference: [
+        ("ix_references_status", "status"),
+        ("ix_references_format", "format"),
+        ("ix_references_created_at", "created_at"),
+        ("ix_references_expiry_date", "expiry_date"),
+        ("ix_references_rcs_score", "rcs_score"),
+        ("ix_references_seeker_id_status", "seeker", "status"),
+        ("ix_references_referrer_id_status", "referrer", "status"),
+    ],
+    Bundle: [
+        ("ix_bundles_is_active", "is_active"),
+        ("ix_bundles_created_at", "created_at"),
+        ("ix_bundles_expiry_date", "expiry_date"),
+        ("ix_bundles_seeker_id_is_active", "seeker", "is_active"),
+    ],
+    KYCDocument: [
+        ("ix_kyc_documents_status", "status"),
+        ("ix_kyc_documents_document_type", "document_type"),
+        ("ix_kyc_documents_user_id_status", "user", "status"),
+    ],
+    AIPrompt: [
+        ("ix_ai_prompts_is_active", "is_active"),
+        ("ix_ai_prompts_model_preference", "model_preference"),
+        ("ix_ai_prompts_is_active_model_preference", "is_active", "model_preference"),
+    ],
+    AISession: [
+        ("ix_ai_sessions_session_type", "session_type"),
+        ("ix_ai_sessions_started_at", "started_at"),
+        ("ix_ai_sessions_ended_at", "ended_at"),
+        ("ix_ai_sessions_user_id_session_type", "user", "session_type"),
+    ],
+    AIInteraction: [
+        ("ix_ai_interactions_created_at", "created_at"),
+        ("ix_ai_interactions_success", "success"),
+        ("ix_ai_interactions_model_used", "model_used"),
+        ("ix_ai_interactions_session_id_created_at", "session", "created_at"),
+        ("ix_ai_interactions_prompt_id_created_at", "prompt", "created_at"),
+    ],
+    AIFinetuneDataset: [
+        ("ix_ai_finetune_datasets_included_in_training", "included_in_training"),
+        ("ix_ai_finetune_datasets_quality_score", "quality_score"),
+        (
+            "ix_ai_finetune_datasets_quality_score_included_in_training",
+            "quality_score",
+            "included_in_training",
+        ),
+    ],
+}
+
+
+def _attach(table: dict, unique: bool = False) -> None:
+    for model, entries in table.items():
+        for name, *fields in entries:
+            columns = [model._meta.fields[f] for f in fields]
+            model.add_index(pw.ModelIndex(model, columns, unique=unique, name=name))
+
+
+_attach(UNIQUE, unique=True)
+_attach(FOREIGN_KEY)
+_attach(PERFORMANCE)
+AISession.add_index(
+    pw.ModelIndex(
+        AISession,
+        [AISession.user, AISession.started_at],
+        where=AISession.ended_at.is_null(),
+        name="ix_ai_sessions_user_id_started_at_open",
+    )
+)
+
+# PostgreSQL-only: GIN full-text indexes (SQLite has no tsvector).
+POSTGRES_ONLY_INDEXES = {
+    Reference: [
+        f'CREATE INDEX ix_references_fts ON "references" USING gin ({REFERENCE_FTS_DOCUMENT})'
+    ],
+    Bundle: [f"CREATE INDEX ix_bundles_fts ON bundles USING gin ({BUNDLE_FTS_DOCUMENT})"],
+}

@@ -1,0 +1,178 @@
+"""`flask db check`: does the live database match the models?
+
+The expected schema is built from the models in a throwaway place (a PostgreSQL schema
+inside a transaction that is rolled back, or an in-memory SQLite database) and read
+back with the same introspection as the live one, so both sides are described by the
+database itself: types, nullability, defaults, constraints (FK actions, UNIQUE, CHECK)
+and index definitions.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import peewee as pw
+
+from deepref.migrate import HISTORY_TABLE
+from deepref.models.fields import is_postgres
+
+Schema = dict[str, dict[str, dict[str, str]]]  # table -> kind -> name -> definition
+KINDS = ("column", "constraint", "index")
+
+
+def compare(db: pw.Database) -> list[str]:
+    """One line per difference between the live database and the models."""
+    if is_postgres(db):
+        live, expected = _postgres_schemas(db)
+    else:
+        live, expected = _sqlite_schema(db), _sqlite_expected()
+    return diff(expected, live)
+
+
+def diff(expected: Schema, live: Schema) -> list[str]:
+    """Differences, worded from the database's side ("missing" = in models only)."""
+    lines = []
+    for table in sorted(expected.keys() | live.keys()):
+        if table not in live:
+            lines.append(f"missing table {table} (in the models, not in the database)")
+            continue
+        if table not in expected:
+            lines.append(f"unexpected table {table} (in the database, not in the models)")
+            continue
+        for kind in KINDS:
+            want, have = expected[table][kind], live[table][kind]
+            for name in sorted(want.keys() | have.keys()):
+                if name not in have:
+                    lines.append(f"{table}: missing {kind} {name}: {want[name]}")
+                elif name not in want:
+                    lines.append(f"{table}: unexpected {kind} {name}: {have[name]}")
+                elif want[name] != have[name]:
+                    lines.append(
+                        f"{table}: {kind} {name} differs: models have {want[name]}; "
+                        f"database has {have[name]}"
+                    )
+    return lines
+
+
+def _models():
+    from deepref.models import ALL_MODELS
+    from deepref.models.indexes import POSTGRES_ONLY_INDEXES
+
+    return ALL_MODELS, POSTGRES_ONLY_INDEXES
+
+
+# PostgreSQL ---------------------------------------------------------------------------
+
+
+def _postgres_schemas(db: pw.Database) -> tuple[Schema, Schema]:
+    models, extra_indexes = _models()
+    scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
+    with db.atomic() as transaction:
+        live_schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+        live = _postgres_schema(db, live_schema)
+        db.execute_sql(f"CREATE SCHEMA {scratch}")
+        db.execute_sql(f"SET LOCAL search_path TO {scratch}")
+        db.create_tables(models)
+        for statements in extra_indexes.values():
+            for statement in statements:
+                db.execute_sql(statement)
+        expected = _postgres_schema(db, scratch)
+        transaction.rollback()
+    return live, expected
+
+
+def _postgres_schema(db: pw.Database, schema: str) -> Schema:
+    result: Schema = {}
+    tables = db.execute_sql(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+        (schema,),
+    )
+    for (table,) in tables.fetchall():
+        if table != HISTORY_TABLE:
+            result[table] = {kind: {} for kind in KINDS}
+    columns = db.execute_sql(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE n.nspname = %s AND a.attnum > 0 AND NOT a.attisdropped",
+        (schema,),
+    )
+    for table, column, type_, not_null, default in columns.fetchall():
+        if table in result:
+            result[table]["column"][column] = _column(type_, not_null, default)
+    constraints = db.execute_sql(
+        "SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+        "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s",
+        (schema,),
+    )
+    for table, name, definition in constraints.fetchall():
+        if table in result:
+            result[table]["constraint"][name] = definition
+    indexes = db.execute_sql(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (schema,)
+    )
+    for table, name, definition in indexes.fetchall():
+        if table in result:
+            result[table]["index"][name] = definition.replace(f" ON {schema}.", " ON ")
+    return result
+
+
+def _column(type_: str, not_null, default) -> str:
+    text = f"{type_.lower()} {'NOT NULL' if not_null else 'NULL'}"
+    return f"{text} DEFAULT {default}" if default is not None else text
+
+
+# SQLite -------------------------------------------------------------------------------
+
+
+def _sqlite_expected() -> Schema:
+    models, _ = _models()
+    memory = pw.SqliteDatabase(":memory:")
+    with memory.bind_ctx(models):
+        memory.create_tables(models)
+        return _sqlite_schema(memory)
+
+
+def _sqlite_schema(db: pw.Database) -> Schema:
+    result: Schema = {}
+    rows = db.execute_sql(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    for type_, name, _, sql in rows:
+        if type_ == "table" and name != HISTORY_TABLE:
+            result[name] = {"column": {}, "constraint": _checks(sql), "index": {}}
+    for table, kinds in result.items():
+        for _, name, type_, not_null, default, pk in db.execute_sql(f'PRAGMA table_info("{table}")'):
+            text = _column(type_, not_null or pk == 1, default)
+            kinds["column"][name] = text + (" PRIMARY KEY" if pk else "")
+        for row in db.execute_sql(f'PRAGMA foreign_key_list("{table}")').fetchall():
+            _, _, target, source, to, _, on_delete, _ = row
+            kinds["constraint"][f"foreign key ({source})"] = (
+                f"REFERENCES {target}({to}) ON DELETE {on_delete}"
+            )
+    for type_, name, table, sql in rows:
+        if type_ == "index" and sql and table in result:
+            result[table]["index"][name] = _normalise(sql)
+    return result
+
+
+def _normalise(sql: str) -> str:
+    text = re.sub(r'["()`]', " ", sql.lower()).replace(" if not exists", " ")
+    return " ".join(text.split()).replace(" ,", ",")
+
+
+def _checks(create_table_sql: str) -> dict[str, str]:
+    """Named CHECK constraints in a CREATE TABLE statement (SQLite keeps no catalogue)."""
+    found = {}
+    for match in re.finditer(r'CONSTRAINT\s+"?(\w+)"?\s+CHECK\s*\(', create_table_sql, re.I):
+        depth, start = 1, match.end()
+        end = start
+        while depth and end < len(create_table_sql):
+            depth += {"(": 1, ")": -1}.get(create_table_sql[end], 0)
+            end += 1
+        found[match.group(1)] = "CHECK " + _normalise(create_table_sql[start : end - 1])
+    return found
