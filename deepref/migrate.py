@@ -194,7 +194,7 @@ def rollback(
         if to is not None:
             keep = 0 if to == "zero" else done.index(resolve(to, done)) + 1
             steps = len(done) - keep
-        elif steps > len(done):
+        elif done and steps > len(done):
             raise click.UsageError(
                 f"--steps {steps}: only {len(done)} revision(s) are applied"
             )

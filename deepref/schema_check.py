@@ -30,6 +30,14 @@ def compare(db: pw.Database) -> list[str]:
     return diff(expected, live)
 
 
+def live_schema(db: pw.Database) -> Schema:
+    """The live database's tables, columns, constraints and indexes."""
+    if is_postgres(db):
+        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+        return _postgres_schema(db, schema)
+    return _sqlite_schema(db)
+
+
 def diff(expected: Schema, live: Schema) -> list[str]:
     """Differences, worded from the database's side ("missing" = in models only)."""
     lines = []

@@ -16,16 +16,17 @@ from deepref.models.fields import (
     flag_field,
     server_default,
 )
+from deepref.revision import declare_indexes
 
 INDEXES = [
-    'CREATE UNIQUE INDEX uq_users_email ON users (email)',
-    'CREATE UNIQUE INDEX uq_bundles_share_token ON bundles (share_token)',
-    'CREATE INDEX ix_references_seeker_id ON "references" (seeker_id)',
-    'CREATE INDEX ix_references_referrer_id ON "references" (referrer_id)',
-    'CREATE INDEX ix_bundles_seeker_id ON bundles (seeker_id)',
-    'CREATE INDEX ix_bundle_references_reference_id ON bundle_references (reference_id)',
-    'CREATE INDEX ix_kyc_documents_user_id ON kyc_documents (user_id)',
-    'CREATE INDEX ix_kyc_documents_reviewed_by_id ON kyc_documents (reviewed_by_id)',
+    ("users", "uq_users_email", ("email",), True, None),
+    ("bundles", "uq_bundles_share_token", ("share_token",), True, None),
+    ("references", "ix_references_seeker_id", ("seeker",), False, None),
+    ("references", "ix_references_referrer_id", ("referrer",), False, None),
+    ("bundles", "ix_bundles_seeker_id", ("seeker",), False, None),
+    ("bundle_references", "ix_bundle_references_reference_id", ("reference",), False, None),
+    ("kyc_documents", "ix_kyc_documents_user_id", ("user",), False, None),
+    ("kyc_documents", "ix_kyc_documents_reviewed_by_id", ("reviewed_by",), False, None),
 ]
 
 
@@ -153,8 +154,7 @@ def migrate(migrator, database, *, fake=False):
                 ),
             ]
 
-    for statement in INDEXES:
-        migrator.sql(statement)
+    declare_indexes(migrator, INDEXES)
 
 
 def rollback(migrator, database, *, fake=False):

@@ -16,15 +16,15 @@ from deepref.models.fields import (
     flag_field,
     server_default,
 )
+from deepref.revision import declare_indexes
 
 INDEXES = [
-    "CREATE UNIQUE INDEX uq_ai_prompts_prompt_id ON ai_prompts (prompt_id)",
-    "CREATE UNIQUE INDEX uq_ai_sessions_agent_id ON ai_sessions (agent_id)",
-    "CREATE UNIQUE INDEX uq_ai_finetune_datasets_interaction_id"
-    " ON ai_finetune_datasets (interaction_id)",
-    "CREATE INDEX ix_ai_sessions_user_id ON ai_sessions (user_id)",
-    "CREATE INDEX ix_ai_interactions_session_id ON ai_interactions (session_id)",
-    "CREATE INDEX ix_ai_interactions_prompt_id ON ai_interactions (prompt_id)",
+    ("ai_prompts", "uq_ai_prompts_prompt_id", ("prompt_id",), True, None),
+    ("ai_sessions", "uq_ai_sessions_agent_id", ("agent_id",), True, None),
+    ("ai_finetune_datasets", "uq_ai_finetune_datasets_interaction_id", ("interaction",), True, None),
+    ("ai_sessions", "ix_ai_sessions_user_id", ("user",), False, None),
+    ("ai_interactions", "ix_ai_interactions_session_id", ("session",), False, None),
+    ("ai_interactions", "ix_ai_interactions_prompt_id", ("prompt",), False, None),
 ]
 
 
@@ -101,8 +101,7 @@ def migrate(migrator, database, *, fake=False):
                 check("ck_ai_finetune_datasets_quality_score", "quality_score BETWEEN 1 AND 5")
             ]
 
-    for statement in INDEXES:
-        migrator.sql(statement)
+    declare_indexes(migrator, INDEXES)
 
 
 def rollback(migrator, database, *, fake=False):
