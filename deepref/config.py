@@ -63,6 +63,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     prompt_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     session_cookie_secure: bool = False
+    proxy_fix_hops: int = 0
 
 
 def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:
@@ -92,6 +93,7 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
             k.strip() for k in env.get("PROMPT_ENCRYPTION_KEYS", "").split(",") if k.strip()
         ),
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
+        proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
     )
 
 
@@ -106,9 +108,10 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
             f"DATABASE_POOL_MIN ({pool['pool_min']}) must not exceed "
             f"DATABASE_POOL_MAX ({pool['pool_max']})."
         )
+    ssl = _ssl(env)  # validated even when SQLite is chosen, so a typo never hides
     url = env.get("DATABASE_URL", "").strip()
     if url:
-        return _from_url(url, env, pool)
+        return _from_url(url, ssl, pool)
     if env.get("DATABASE_HOST") or env.get("DATABASE_NAME"):
         return DatabaseSettings(
             engine="postgresql",
@@ -117,13 +120,13 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
             port=_int(env, "DATABASE_PORT", 5432, minimum=1, maximum=65535),
             user=env.get("DATABASE_USER") or None,
             password=env.get("DATABASE_PASSWORD") or None,
-            **_ssl(env),
+            **ssl,
             **pool,
         )
     return DatabaseSettings(engine="sqlite", name=str(instance / "deepref.sqlite3"), **pool)
 
 
-def _from_url(url: str, env: dict[str, str], pool: dict) -> DatabaseSettings:
+def _from_url(url: str, ssl: dict, pool: dict) -> DatabaseSettings:
     bad = ConfigError(
         "DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/name "
         "or sqlite:///path/to/file."
@@ -151,7 +154,7 @@ def _from_url(url: str, env: dict[str, str], pool: dict) -> DatabaseSettings:
         port=port or 5432,
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
-        **_ssl(env),
+        **ssl,
         **pool,
     )
 
@@ -160,8 +163,9 @@ def _ssl(env: dict[str, str]) -> dict:
     mode = env.get("DATABASE_SSL_MODE", "").strip().lower() or None
     if mode is not None and mode not in SSL_MODES:
         raise ConfigError(f"DATABASE_SSL_MODE must be one of {', '.join(SSL_MODES)}.")
-    if mode is None and _bool(env, "DATABASE_SSL", False):
-        mode = "require"
+    if mode is None:
+        # false means no SSL at all, not libpq's "prefer" (try SSL, fall back silently).
+        mode = "require" if _bool(env, "DATABASE_SSL", False) else "disable"
     root_cert = env.get("DATABASE_SSL_ROOT_CERT") or None
     if root_cert and not Path(root_cert).is_file():
         raise ConfigError(f"DATABASE_SSL_ROOT_CERT: no readable file at {root_cert}.")
