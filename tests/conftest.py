@@ -7,17 +7,22 @@ If it cannot be reached, PostgreSQL tests fail: they never skip.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee as pw
 import psycopg2
 import pytest
+from cryptography.fernet import Fernet
 
 from deepref import create_app
 from deepref import migrate as runner
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# PostgreSQL apps refuse to start without keys (deepref.keys): one set per test session.
+TEST_KEYS = {"SECRET_KEY": secrets.token_urlsafe(32),
+             "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
 
 
 def _admin_connection():
@@ -73,7 +78,8 @@ def database_url(backend, request):
 @pytest.fixture
 def env(database_url):
     """The environment a test app sees (nothing from the real environment or .env)."""
-    return {"DATABASE_URL": database_url, "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "5"}
+    return {"DATABASE_URL": database_url, "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "5",
+            **TEST_KEYS}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import uuid
 
 import peewee as pw
 
+from deepref.crypto import EncryptedTextField
 from deepref.models.base import BaseModel, check, foreign_key
 from deepref.models.core import User
 from deepref.models.fields import (
@@ -22,7 +23,7 @@ class AIPrompt(BaseModel):
     id = UUIDKeyField()
     prompt_id = pw.CharField(max_length=100)
     name = pw.CharField(max_length=200)
-    system_prompt = pw.TextField()
+    system_prompt = EncryptedTextField(label_field="prompt_id")
     user_prompt_template = pw.TextField()
     version = pw.CharField(max_length=20)
     model_preference = pw.CharField(max_length=100)

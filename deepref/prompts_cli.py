@@ -1,0 +1,66 @@
+"""`flask seed-prompts` and `flask rotate-prompt-key`: thin commands over seeds and crypto.
+
+Exit codes: 0 success, 1 failure (nothing written), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from deepref import crypto, seeds
+from deepref.cli import database_errors
+from deepref.models import AIPrompt
+
+ORDER = (seeds.INSERTED, seeds.UPDATED, seeds.UNCHANGED, seeds.SKIPPED, seeds.CONFLICT)
+DRY_WORDS = {seeds.INSERTED: "would insert", seeds.UPDATED: "would update"}
+
+
+@click.command("seed-prompts")
+@click.option("--update", is_flag=True,
+              help="Also update agents whose seed version is newer than the stored one.")
+@click.option("--force", is_flag=True,
+              help="With --update: overwrite agents whose content differs at the same version.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@with_appcontext
+@database_errors
+def seed_prompts_command(update, force, dry_run):
+    """Load the four AI agents from seeds/ into ai_prompts (idempotent)."""
+    if force and not update:
+        raise click.UsageError("--force only makes sense with --update")
+    directory = Path(current_app.config.get("SEEDS_DIR", seeds.SEEDS_DIR))
+    outcomes = seeds.seed_prompts(seeds.load_prompt_seeds(directory),
+                                  update=update, force=force, dry_run=dry_run)
+    for outcome in outcomes:
+        word = DRY_WORDS.get(outcome.status, outcome.status) if dry_run else outcome.status
+        click.echo(f"{word:<12} {outcome.seed.prompt_id}: {outcome.detail}")
+    click.echo(_summary(outcomes, dry_run))
+
+
+def _summary(outcomes, dry_run: bool) -> str:
+    counts = {status: sum(o.status == status for o in outcomes) for status in ORDER}
+    parts = [f"{n} {DRY_WORDS.get(s, s) if dry_run else s}" for s, n in counts.items() if n]
+    text = f"{len(outcomes)} agent(s): {', '.join(parts)}."
+    return f"Dry run, nothing written. {text}" if dry_run else text
+
+
+@click.command("rotate-prompt-key")
+@with_appcontext
+@database_errors
+def rotate_prompt_key_command():
+    """Re-encrypt every system prompt with the first PROMPT_ENCRYPTION_KEYS key."""
+    changed, total = crypto.reencrypt(AIPrompt.system_prompt)
+    click.echo(f"Re-encrypted {changed} of {total} prompt(s) with the first key; "
+               f"{total - changed} already used it.")
+    if total:
+        click.echo("Every prompt now uses the first key: older keys can be removed "
+                   "from PROMPT_ENCRYPTION_KEYS.")
+
+
+def init_app(app) -> None:
+    """Register the commands."""
+    app.cli.add_command(seed_prompts_command)
+    app.cli.add_command(rotate_prompt_key_command)
