@@ -25,6 +25,7 @@ migrate: $(VENV)/.installed
 	$(FLASK) db migrate
 
 run: migrate
+	$(FLASK) ensure-admin
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test

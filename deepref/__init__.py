@@ -20,11 +20,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DEEPREF"] = settings
     app.config.update(config)
 
-    from deepref import cli, db, health, keys, prompts_cli
+    from deepref import auth, cli, db, health, keys, prompts_cli
 
     keys.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     prompts_cli.init_app(app)
     health.init_app(app)
+    auth.init_app(app)
     return app

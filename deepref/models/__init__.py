@@ -1,6 +1,7 @@
 """The nine tables' models. Importing this package also attaches their indexes."""
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
+from deepref.models.auth import LoginAttempt
 from deepref.models.base import BaseModel
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
 from deepref.models import indexes  # noqa: F401  (attaches the named indexes)
@@ -15,6 +16,7 @@ ALL_MODELS = [
     AISession,
     AIInteraction,
     AIFinetuneDataset,
+    LoginAttempt,
 ]
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Bundle",
     "BundleReference",
     "KYCDocument",
+    "LoginAttempt",
     "Reference",
     "User",
 ]
