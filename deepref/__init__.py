@@ -20,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DEEPREF"] = settings
     app.config.update(config)
 
-    from deepref import auth, cli, db, health, keys, prompts_cli
+    from deepref import admin, auth, cli, db, health, keys, prompts_cli
 
     keys.init_app(app)
     db.init_app(app)
@@ -28,4 +28,5 @@ def create_app(config: dict | None = None) -> Flask:
     prompts_cli.init_app(app)
     health.init_app(app)
     auth.init_app(app)
+    admin.init_app(app)
     return app

@@ -1,6 +1,7 @@
 """The nine tables' models. Importing this package also attaches their indexes."""
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
+from deepref.models.audit import AuditLog
 from deepref.models.auth import LoginAttempt
 from deepref.models.base import BaseModel
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
@@ -16,6 +17,7 @@ ALL_MODELS = [
     AISession,
     AIInteraction,
     AIFinetuneDataset,
+    AuditLog,
     LoginAttempt,
 ]
 
@@ -25,6 +27,7 @@ __all__ = [
     "AIInteraction",
     "AIPrompt",
     "AISession",
+    "AuditLog",
     "BaseModel",
     "Bundle",
     "BundleReference",

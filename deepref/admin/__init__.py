@@ -1,0 +1,50 @@
+"""The Flask-Admin console at /admin, built per app inside `init_app`.
+
+Signing in is deepref.auth's job: its before_request gate refuses every /admin URL to
+anyone but a signed-in active admin, and its CSRFProtect checks every POST. The views
+here add no access rules of their own.
+
+Modules: base (the ModelView: transactions, audit, deletes, stale edits), listing
+(counts, search, labels), fields / errors / filters / lookups (forms), deletes, trail
+(audit records), one module per area (references, bundles, kyc, users, prompts, ai,
+audit) and dashboard. Templates live in templates/admin/deepref/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def init_app(app) -> None:
+    """Build the console for `app`: the dashboard and one view per table."""
+    from flask_admin import Admin
+    from flask_admin.theme import Bootstrap4Theme
+
+    from deepref.admin import ai, audit, bundles, dashboard, kyc, prompts, references, users
+    from deepref.auth import csp_nonce, current_user
+
+    # Registered before Flask-Admin's blueprints, so templates/admin/deepref is found.
+    app.register_blueprint(Blueprint("deepref_admin", __name__, template_folder=str(TEMPLATES)))
+    app.jinja_env.globals["deepref_current_user"] = current_user
+
+    admin = Admin(
+        app,
+        name="deepref",
+        theme=Bootstrap4Theme(base_template="admin/deepref/base.html", fluid=True),
+        index_view=dashboard.DashboardView(name="Dashboard", url="/admin"),
+        csp_nonce_generator=csp_nonce,
+    )
+    admin.add_view(references.ReferenceAdmin(name="References", endpoint="reference"))
+    admin.add_view(bundles.BundleAdmin(name="Bundles", endpoint="bundle"))
+    admin.add_view(kyc.KYCDocumentAdmin())
+    admin.add_view(users.UserAdmin(name="Users", endpoint="user"))
+    admin.add_view(prompts.PromptAdmin(category="AI"))
+    admin.add_view(ai.AISessionAdmin(category="AI"))
+    admin.add_view(ai.AIInteractionAdmin(category="AI"))
+    admin.add_view(ai.FinetuneAdmin(category="AI"))
+    admin.add_view(audit.AuditLogAdmin())
+    app.extensions["deepref_admin"] = admin

@@ -1,0 +1,137 @@
+"""Bundles, with the references they contain edited on the same page.
+
+The links (bundle_references) are written in the bundle's own transaction and appear in
+its audit record as one "links" change. Flask-Admin's inline models need a single-column
+primary key; bundle_references has (bundle_id, reference_id), hence this small editor.
+"""
+
+from __future__ import annotations
+
+from flask_admin.form import BaseForm
+from flask_admin.model.fields import InlineFieldList, InlineModelFormField
+from flask import request
+from wtforms import IntegerField, validators
+
+from deepref.admin import errors, filters
+from deepref.admin.base import AdminModelView
+from deepref.admin.fields import LookupField
+from deepref.admin.lookups import ReferenceLookup, UserLookup
+from deepref.models import Bundle, BundleReference, Reference, User
+from deepref.models.indexes import BUNDLE_FTS_DOCUMENT
+
+LINKS = "reference_links"  # the form field; not a model attribute, so Flask-Admin leaves it alone
+LINKS_LOOKUP = "reference_links-reference"
+MAX_POSITION = 1_000_000
+
+
+class LinksField(InlineFieldList):
+    """The bundle's references in order (filled by BundleAdmin.edit_form)."""
+
+    def display_row_controls(self, field):
+        return field.get_pk() is not None
+
+    def populate_obj(self, obj, name):
+        pass  # written by BundleAdmin.save_related, after the bundle row exists
+
+    def wanted(self) -> list[tuple[object, int]]:
+        """(reference id, position) for every entry not marked for removal."""
+        rows = []
+        for entry in self.entries:
+            if self.should_delete(entry):
+                continue
+            reference = entry.form.reference.data
+            if reference is not None:
+                rows.append((reference.id, entry.form.position.data or 0))
+        return rows
+
+
+def links_of(bundle) -> list[BundleReference]:
+    """The bundle's links with their references' labels, in one query."""
+    query = (BundleReference
+             .select(BundleReference, Reference.id, Reference.referrer_name, Reference.company)
+             .join(Reference)
+             .where(BundleReference.bundle == bundle.id)
+             .order_by(BundleReference.position, Reference.referrer_name))
+    return list(query)
+
+
+def _link_form(loader):
+    class LinkForm(BaseForm):  # part of the bundle's form, which carries the CSRF token
+        reference = LookupField(loader, "Reference")
+        position = IntegerField("Position", default=0, validators=[
+            validators.Optional(), validators.NumberRange(0, MAX_POSITION)])
+
+    return LinkForm
+
+
+class BundleAdmin(AdminModelView):
+    column_list = ("title", "seeker", "is_active", "aggregated_rcs", "view_count",
+                   "expiry_date", "created_at")
+    column_sortable_list = ("is_active", "expiry_date", "created_at")
+    column_labels = {"aggregated_rcs": "Aggregated RCS", "is_active": "Active"}
+    column_details_exclude_list = ("share_token",)
+    label_columns = ("seeker",)
+    search_document = BUNDLE_FTS_DOCUMENT
+    search_hint = "Title or description (whole words)"
+    search_fields = ("title", "description")
+    column_filters = [
+        *filters.flag(Bundle.is_active, "Active"),
+        *filters.related(Bundle.seeker, User.email, "Seeker email"),
+        *filters.moment(Bundle.created_at, "Created"),
+        *filters.moment(Bundle.expiry_date, "Expires"),
+    ]
+    form_columns = ("seeker", "title", "description", "share_token", "aggregated_rcs",
+                    "view_count", "is_active", "expiry_date")
+    ranges = {"aggregated_rcs": (0, 100), "view_count": (0, 2_147_483_647)}
+    unique_fields = {"share_token": "Another bundle already uses this share token."}
+
+    def __init__(self, *args, **kwargs):
+        self.form_ajax_refs = {"seeker": UserLookup("seeker")}
+        super().__init__(Bundle, *args, **kwargs)
+
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        loader = ReferenceLookup(LINKS_LOOKUP)
+        self._form_ajax_refs[LINKS_LOOKUP] = loader
+        setattr(form_class, LINKS, LinksField(
+            InlineModelFormField(_link_form(loader), "reference"), label="References in this bundle"))
+        return form_class
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        if obj is not None and request.method == "GET":
+            form[LINKS].process(None, links_of(obj))
+        return form
+
+    def check_record(self, form) -> bool:
+        ids = [ref for ref, _ in form[LINKS].wanted()]
+        if len(ids) != len(set(ids)):
+            form[LINKS].errors = list(form[LINKS].errors) + ["A reference can be in a bundle only once."]
+            return False
+        return True
+
+    def related_snapshot(self, model) -> list:
+        return [{"reference": str(link.reference_id), "position": link.position}
+                for link in BundleReference.select().where(BundleReference.bundle == model.id)
+                .order_by(BundleReference.position, BundleReference.reference)]
+
+    def save_related(self, form, model) -> dict:
+        """Make the bundle's links exactly those of the form; return the change."""
+        before = self.related_snapshot(model)
+        wanted = dict(form[LINKS].wanted())
+        if len(wanted) != len(form[LINKS].wanted()):
+            raise errors.FriendlyError("A reference can be in a bundle only once.", LINKS)
+        existing = {link.reference_id: link for link in
+                    BundleReference.select().where(BundleReference.bundle == model.id)}
+        gone = [ref for ref in existing if ref not in wanted]
+        if gone:
+            BundleReference.delete().where(
+                (BundleReference.bundle == model.id) & BundleReference.reference.in_(gone)).execute()
+        for ref, position in wanted.items():
+            if ref not in existing:
+                BundleReference.insert(bundle=model.id, reference=ref, position=position).execute()
+            elif existing[ref].position != position:
+                BundleReference.update(position=position).where(
+                    (BundleReference.bundle == model.id) & (BundleReference.reference == ref)).execute()
+        after = self.related_snapshot(model)
+        return {"links": [before, after]} if before != after else {}

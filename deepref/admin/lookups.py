@@ -1,0 +1,69 @@
+"""Type-ahead lookups for foreign keys (select2 ajax), instead of a list of every row."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+
+from deepref.admin import listing
+from deepref.models import Reference, User
+from deepref.models.fields import is_postgres
+from deepref.models.indexes import REFERENCE_FTS_DOCUMENT
+
+PAGE = 10
+
+
+class Lookup(QueryAjaxModelLoader):
+    """Finds rows by typed text; loads only the columns of their label."""
+
+    model_class = None
+    label_columns: tuple[str, ...] = ()
+    placeholder = "Type to search"
+
+    def __init__(self, name: str):
+        super().__init__(name, self.model_class, fields=list(self.label_columns),
+                         placeholder=self.placeholder, minimum_input_length=2)
+
+    def get_one(self, pk):
+        try:
+            uuid.UUID(str(pk))
+        except ValueError:
+            return None
+        return self.model.get_or_none(self.model._meta.primary_key == pk)
+
+    def _columns(self):
+        return [self.model._meta.primary_key] + [getattr(self.model, c) for c in self.label_columns]
+
+    def condition(self, term: str):
+        return listing.contains([getattr(self.model, c) for c in self.label_columns], term)
+
+    def get_list(self, term, offset=0, limit=PAGE):
+        query = self.model.select(*self._columns())
+        condition = self.condition(term or "")
+        if condition is not None:
+            query = query.where(condition)
+        return list(query.order_by(*self.order()).offset(offset or 0).limit(min(limit or PAGE, 50)))
+
+    def order(self):
+        return [getattr(self.model, self.label_columns[0])]
+
+
+class UserLookup(Lookup):
+    model_class = User
+    label_columns = ("email",)
+    placeholder = "Type part of an email address"
+
+
+class ReferenceLookup(Lookup):
+    model_class = Reference
+    label_columns = ("referrer_name", "company")
+    placeholder = "Type the referrer's name, company or role"
+
+    def condition(self, term: str):
+        if is_postgres(self.model._meta.database):
+            return listing.prefix_query(REFERENCE_FTS_DOCUMENT, term)
+        return listing.contains([Reference.referrer_name, Reference.company, Reference.role], term)
+
+    def order(self):
+        return [Reference.created_at.desc()]
