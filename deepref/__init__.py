@@ -20,13 +20,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DEEPREF"] = settings
     app.config.update(config)
 
-    from deepref import admin, auth, cli, db, health, keys, prompts_cli
+    from deepref import admin, auth, cli, db, deploy, errors, health, keys, prompts_cli
 
     keys.init_app(app)
     db.init_app(app)
     cli.init_app(app)
     prompts_cli.init_app(app)
     health.init_app(app)
+    errors.init_app(app)
     auth.init_app(app)
     admin.init_app(app)
+    deploy.init_app(app)  # last: may apply migrations once all else is set up
     return app

@@ -59,7 +59,9 @@ def warm_pool(db: pw.Database, count: int) -> int:
     opened = []
     try:
         for _ in range(count):
-            opened.append(db._connect())
+            # _connect() raises the driver's errors; connect() would wrap them like this.
+            with pw.__exception_wrapper__:
+                opened.append(db._connect())
     except pw.OperationalError as exc:
         log.warning("could not warm the connection pool: %s", first_line(exc))
     finally:

@@ -1,0 +1,114 @@
+"""gunicorn settings for deepref: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value comes from the environment (or .env), with defaults for one small host.
+Database connections: each worker opens its own pool after the fork (no preload, so no
+connection is ever shared between processes) and warms DATABASE_POOL_MIN of them before
+it takes requests. At most GUNICORN_WORKERS x DATABASE_POOL_MAX connections per host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from deepref.config import read_environment
+
+_env = read_environment()
+
+
+def _number(name: str, default: int, minimum: int = 1) -> int:
+    raw = _env.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SystemExit(f"deepref: configuration error: {name} must be a whole number "
+                         f"of at least {minimum}, not {raw!r}.")
+    return value
+
+
+bind = [address.strip() for address in _env.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")]
+workers = _number("GUNICORN_WORKERS", 2)
+threads = _number("GUNICORN_THREADS", 4)
+worker_class = "gthread"
+# A worker silent (hung) this long is killed and replaced.
+timeout = _number("GUNICORN_TIMEOUT", 30)
+# On SIGTERM/SIGHUP, in-flight requests get this long to finish.
+graceful_timeout = _number("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _number("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then (jittered so they do not all restart at once); 0 = never.
+max_requests = _number("GUNICORN_MAX_REQUESTS", 0, minimum=0)
+max_requests_jitter = max_requests // 10
+# Never import the app in the master: its pool would be shared by every fork.
+preload_app = False
+# gunicorn's control socket (for gunicornc) lives at one path per user: two servers on
+# one host would fight over it. Off unless GUNICORN_CONTROL_SOCKET names a path.
+control_socket = _env.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+accesslog = _env.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
+errorlog = "-"
+loglevel = _env.get("GUNICORN_LOG_LEVEL", "info")
+
+
+class _ToGunicorn(logging.Handler):
+    """Hand records to gunicorn's error logger (its handlers change when logs reopen)."""
+
+    def __init__(self, target: logging.Logger):
+        super().__init__()
+        self.target = target
+
+    def emit(self, record):
+        self.target.handle(record)
+
+
+def on_starting(server):
+    """In the master, before any worker: check the settings, apply pending migrations.
+
+    With DATABASE_MIGRATIONS_RUN=true, create_app applies them under the migration
+    lock (several servers starting at once apply each revision once). Every connection
+    it opened is then closed, before the fork; the workers are told not to migrate again.
+    """
+    from click import ClickException
+
+    from deepref import create_app
+    from deepref.config import ConfigError
+
+    # deepref's own log lines (migrations, database outages) go where gunicorn's go;
+    # the workers inherit this through the fork.
+    logger = logging.getLogger("deepref")
+    logger.addHandler(_ToGunicorn(server.log.error_log))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        app = create_app()
+    except ConfigError as exc:  # gunicorn prints "Error: <message>" and exits 1
+        raise RuntimeError(f"deepref: configuration error: {exc.format_message()}") from None
+    except ClickException as exc:  # StartupError, MigrationError
+        raise RuntimeError(f"deepref: {exc.format_message()}") from None
+    database = app.extensions["deepref_db"]
+    if not database.is_closed():
+        database.close()
+    if hasattr(database, "close_all"):
+        database.close_all()
+    os.environ["DATABASE_MIGRATIONS_RUN"] = "false"
+
+
+def post_worker_init(worker):
+    """In each worker, after the app is loaded: open DATABASE_POOL_MIN connections."""
+    from deepref.db import warm_pool
+
+    app = worker.wsgi
+    if "deepref_db" not in getattr(app, "extensions", {}):
+        return  # not a deepref app (or wrapped): nothing to warm
+    count = app.config["DEEPREF"].database.pool_min
+    warmed = warm_pool(app.extensions["deepref_db"], count)
+    worker.log.info("worker %s: %d of %d database connection(s) warm", worker.pid, warmed, count)
+
+
+def worker_exit(server, worker):
+    """Say goodbye to PostgreSQL instead of leaving its sessions to time out."""
+    app = getattr(worker, "wsgi", None)
+    database = getattr(app, "extensions", {}).get("deepref_db")
+    if database is not None and hasattr(database, "close_all"):
+        database.close_all()

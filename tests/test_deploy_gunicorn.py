@@ -1,0 +1,73 @@
+"""gunicorn.conf.py: warm pools per worker, nothing shared, clear start-up failures."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+
+import pytest
+from cryptography.fernet import Fernet
+
+from deploy_support import ROOT, VENV_BIN, free_port
+
+pytest_plugins = ["deploy_fixtures"]
+
+
+def test_each_worker_warms_its_own_pool_and_the_master_keeps_none(pg_running, deploy_db,
+                                                                  gunicorn):
+    server = gunicorn(pg_running.env(deploy_db, DATABASE_MIGRATIONS_RUN="true",
+                                     GUNICORN_WORKERS="2", DATABASE_POOL_MIN="3"),
+                      app="wsgi:app")
+    # Before any request: 2 workers x 3 warm connections; the master's migration
+    # connection was closed before the fork, so nothing is shared.
+    assert pg_running.app_connections(deploy_db) == 6
+    sessions = pg_running.query(
+        "SELECT count(DISTINCT client_port), min(application_name), max(application_name) "
+        "FROM pg_stat_activity WHERE datname = %s AND usename = 'deepref_app'", (deploy_db,))
+    assert sessions == [(6, "deepref", "deepref")]
+    assert server.get_json("/readyz").json() == {"status": "ready"}
+
+
+PASSWORD = "s3cret-never-shown"
+
+
+def nowhere_env(**extra: str) -> dict[str, str]:
+    """Valid deepref settings for a PostgreSQL server that is not there."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+            "DATABASE_HOST": "127.0.0.1", "DATABASE_PORT": str(free_port()),
+            "DATABASE_NAME": "deepref", "DATABASE_USER": "deepref",
+            "DATABASE_PASSWORD": PASSWORD, "SECRET_KEY": secrets.token_urlsafe(32),
+            "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode(), **extra}
+
+
+def start_and_fail(env: dict[str, str]) -> str:
+    """Run gunicorn expecting it to refuse to start; its whole output."""
+    done = subprocess.run(
+        [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{free_port()}"},
+        capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output and PASSWORD not in output
+    return output
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("GUNICORN_WORKERS", "many"), ("GUNICORN_THREADS", "0"), ("GUNICORN_TIMEOUT", "-5")])
+def test_a_bad_gunicorn_setting_stops_start_up_clearly(variable, value):
+    output = start_and_fail(nowhere_env(**{variable: value}))
+    assert f"deepref: configuration error: {variable} must be a whole number" in output
+
+
+def test_an_unreachable_database_stops_start_up_when_migrations_must_run():
+    output = start_and_fail(nowhere_env(DATABASE_MIGRATIONS_RUN="true"))
+    assert "Error: deepref: cannot apply migrations: connection to server" in output
+
+
+def test_missing_keys_stop_start_up_before_any_worker():
+    env = nowhere_env()
+    del env["SECRET_KEY"]
+    output = start_and_fail(env)
+    assert "Error: deepref: configuration error: SECRET_KEY must be set" in output
+    assert "Booting worker" not in output
