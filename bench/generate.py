@@ -74,7 +74,7 @@ WORDS = {
         Santos Oliveira Costa Pereira Nowak Kowalski Wiśniewski Ivanov Petrov Smirnov
         Johansson Andersson Nilsson Larsen Hansen Jensen Okafor Adeyemi Mensah Owusu Diallo
         Nkosi O'Brien Murphy Kelly Byrne Fernández Yılmaz Demir Popescu Novák Horvat""",
-    "mail_domains": "example.com example.org example.net mail.test inbox.test post.example",
+    "mail_domains": "example.com example.org example.net mail.example.com inbox.example.org post.example.net",
     # Ordered roughly by how often they appear: picks lean towards the front.
     "company_stems": """Acme Globex Initech Northwind Contoso Fabrikam Umbrella Hooli
         Stark Wayne Cyberdyne Tyrell Aperture Vandelay Oscorp Soylent Wonka Tailspin Litware

@@ -40,7 +40,7 @@ from deepref import create_app  # noqa: E402
 from deepref.auth.commands import set_admin  # noqa: E402
 from deepref.config import ConfigError, read_environment  # noqa: E402
 
-BENCH_ADMIN = "bench-admin@deepref.local"
+BENCH_ADMIN = "bench-admin@deepref.example.com"
 TARGET_MS = 100
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

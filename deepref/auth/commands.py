@@ -15,7 +15,7 @@ from deepref.auth import passwords
 from deepref.cli import database_errors
 from deepref.models import User
 
-DEFAULT_ADMIN_EMAIL = "admin@deepref.local"
+DEFAULT_ADMIN_EMAIL = "admin@deepref.example.com"
 
 
 class BadInput(click.ClickException):
