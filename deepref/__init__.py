@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 from flask import Flask
 
 from deepref.config import load_settings, read_environment
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -13,9 +18,21 @@ def create_app(config: dict | None = None) -> Flask:
     `config` is for tests and embedding: "ENV" replaces the environment (and .env),
     "INSTANCE_PATH" the instance folder; other keys go into `app.config`.
     """
-    config = dict(config or {})
+    try:
+        return _build(dict(config or {}))
+    except click.ClickException as exc:
+        # Under the flask CLI (even `flask --help`, which would print a traceback):
+        # one line and the exception's exit code. Elsewhere the caller decides.
+        if config is None and click.get_current_context(silent=True) is not None:
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+def _build(config: dict) -> Flask:
     env = config.pop("ENV", None)
-    app = Flask(__name__, instance_path=config.pop("INSTANCE_PATH", None))
+    app = Flask(__name__, instance_path=config.pop("INSTANCE_PATH", None),
+                template_folder=str(TEMPLATES))
     settings = load_settings(read_environment() if env is None else env, app.instance_path)
     app.config["DEEPREF"] = settings
     app.config.update(config)

@@ -33,6 +33,12 @@ def make_database(settings: DatabaseSettings) -> pw.Database:
         "password": settings.password,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
         "application_name": "deepref",
+        # A database host that vanishes without closing connections is noticed in
+        # about a minute instead of hanging a worker until gunicorn kills it.
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
     if settings.ssl_mode:
         options["sslmode"] = settings.ssl_mode

@@ -134,6 +134,10 @@ def migration_lock(db: pw.Database, echo: Callable[[str], None]):
     """Hold the one migration lock for this database while the block runs."""
     if is_postgres(db):
         db.connect(reuse_if_open=True)
+        # If this process dies mid-statement, let the server notice within a second and
+        # end the session (rolling back, releasing the lock) instead of after the statement.
+        with contextlib.suppress(pw.ProgrammingError):  # PostgreSQL < 14 lacks it
+            db.execute_sql("SET client_connection_check_interval = 1000")
         if not db.execute_sql("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
             echo("Waiting for another migration run to finish...")
             db.execute_sql("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))

@@ -111,3 +111,11 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_POOL_MIN", "2")
     env = read_environment(tmp_path / ".env")
     assert (env["DATABASE_POOL_MAX"], env["DATABASE_POOL_MIN"]) == ("7", "2")
+
+
+def test_help_on_a_bad_configuration_is_one_line_not_a_traceback(tmp_path):
+    result = run({"DATABASE_POOL_MIN": "9", "DATABASE_POOL_MAX": "3"},
+                 "-m", "flask", "--app", "deepref", "--help", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "DATABASE_POOL_MIN (9) must not exceed DATABASE_POOL_MAX (3)" in result.stderr

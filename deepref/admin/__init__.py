@@ -12,12 +12,6 @@ audit) and dashboard. Templates live in templates/admin/deepref/.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
 
 def init_app(app) -> None:
     """Build the console for `app`: the dashboard and one view per table."""
@@ -27,8 +21,6 @@ def init_app(app) -> None:
     from deepref.admin import ai, audit, bundles, dashboard, kyc, prompts, references, users
     from deepref.auth import csp_nonce, current_user
 
-    # Registered before Flask-Admin's blueprints, so templates/admin/deepref is found.
-    app.register_blueprint(Blueprint("deepref_admin", __name__, template_folder=str(TEMPLATES)))
     app.jinja_env.globals["deepref_current_user"] = current_user
 
     admin = Admin(

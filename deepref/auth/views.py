@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -10,8 +9,7 @@ from deepref.auth import passwords, throttle
 from deepref.auth.session import current_user, log_in, log_out, safe_next
 from deepref.models import User
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-bp = Blueprint("auth", __name__, template_folder=str(TEMPLATES))
+bp = Blueprint("auth", __name__)
 
 REFUSED = "Email or password is incorrect, or this account may not sign in here."
 LOCKED = ("Too many failed sign-in attempts. Wait {minutes} minute{s} before trying "
