@@ -32,7 +32,7 @@ from deepref import migrate as runner
 from deepref.auth import throttle
 from deepref.auth.commands import DEFAULT_ADMIN_EMAIL
 from deepref.auth.views import REFUSED
-from deepref.models import ALL_MODELS, LoginAttempt, User
+from deepref.models import ALL_MODELS, AdminSession, LoginAttempt, User
 
 PASSWORD = "correct horse battery"
 LOCKED_TEXT = "Too many failed sign-in attempts"
@@ -194,7 +194,8 @@ def test_admin_signs_in_and_lands_on_next(client, admin):
     with client.application.test_request_context():
         assert auth.current_user() is None  # a request without the cookie
     with client.session_transaction() as session:
-        assert session["user_id"] == str(admin.id)
+        assert set(session) >= {"session_token"} and "user_id" not in session
+    assert [row.user_id for row in AdminSession.select()] == [admin.id]
 
 
 def test_signed_in_user_is_current_user(auth_app, admin):
@@ -319,6 +320,51 @@ def test_logout_asks_then_signs_out(client, admin):
     assert response.status_code == 302 and response.location == "/login"
     assert "You are signed out." in client.get("/login").get_data(as_text=True)
     assert not signed_in(client)
+
+
+def copy_of_cookie(client, auth_app):
+    """A second client holding the same session cookie, as a thief would."""
+    other = auth_app.test_client()
+    cookie = client.get_cookie(auth_app.config.get("SESSION_COOKIE_NAME", "session"))
+    other.set_cookie(cookie.key, cookie.value)
+    return other
+
+
+def test_a_copied_cookie_dies_with_the_sign_out(client, admin, auth_app):
+    login(client, admin.email)
+    thief = copy_of_cookie(client, auth_app)
+    assert signed_in(thief)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
+    assert not signed_in(thief)
+    assert AdminSession.select().count() == 0
+
+
+def test_each_sign_in_is_its_own_session(client, admin, auth_app):
+    login(client, admin.email)
+    laptop = auth_app.test_client()
+    login(laptop, admin.email)
+    assert AdminSession.select().count() == 2
+    laptop.post("/logout", data={"csrf_token": csrf_token(laptop, "/logout")})
+    assert signed_in(client) and not signed_in(laptop)
+
+
+@pytest.mark.parametrize("column, age", [("last_seen_at", dt.timedelta(hours=8, minutes=1)),
+                                         ("created_at", dt.timedelta(hours=24, minutes=1))])
+def test_sessions_end_when_idle_or_old_whatever_the_cookie_says(client, admin, column, age):
+    login(client, admin.email)
+    then = dt.datetime.now(dt.timezone.utc) - age
+    AdminSession.update({getattr(AdminSession, column): then}).execute()
+    assert not signed_in(client)
+    assert AdminSession.select().count() == 0
+
+
+def test_a_demoted_admins_sessions_stay_ended_after_re_promotion(client, admin, auth_app):
+    login(client, admin.email)
+    thief = copy_of_cookie(client, auth_app)
+    User.update(role="seeker").where(User.id == admin.id).execute()
+    assert not signed_in(client)  # the first request after the demotion ends the session
+    User.update(role="admin").where(User.id == admin.id).execute()
+    assert not signed_in(thief)
 
 
 # CSRF ----------------------------------------------------------------------------------
@@ -545,14 +591,16 @@ def test_create_admin_prompts_twice_without_echo(auth_app, shared_env, tmp_path,
     assert check_password_hash(user.password_hash, "typed in a terminal")
 
 
-# Revision 005 --------------------------------------------------------------------------
+# Revisions 005 and 006 -----------------------------------------------------------------
 
-def test_revision_005_rolls_back_and_reapplies(auth_app):
+def test_sign_in_revisions_roll_back_and_reapply(auth_app):
     db = auth_app.extensions["deepref_db"]
-    assert runner.rollback(db, echo=lambda line: None) == ["005_login_attempts"]
-    assert "login_attempts" not in db.get_tables()
+    undone = runner.rollback(db, to="004", echo=lambda line: None)
+    assert {"005_login_attempts", "006_admin_sessions"} <= set(undone)
+    assert not {"login_attempts", "admin_sessions"} & set(db.get_tables())
     assert "users" in db.get_tables()
-    assert runner.migrate(db, echo=lambda line: None) == ["005_login_attempts"]
+    assert set(runner.migrate(db, echo=lambda line: None)) == set(undone)
     indexes = {i.name for i in db.get_indexes("login_attempts")}
     assert {"ix_login_attempts_email_attempted_at", "ix_login_attempts_ip_attempted_at",
             "ix_login_attempts_attempted_at"} <= indexes
+    assert "uq_admin_sessions_token_hash" in {i.name for i in db.get_indexes("admin_sessions")}

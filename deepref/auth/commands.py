@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from deepref.auth import passwords
+from deepref.auth.session import end_sessions
 from deepref.cli import database_errors
 from deepref.models import User
 
@@ -43,6 +44,9 @@ def set_admin(email: str, password: str) -> tuple[User, str]:
         user.role, user.is_active = "admin", True
         user.password_hash = passwords.hash_password(password)
         user.save()
+        ended = end_sessions(user.id)
+        if ended:
+            changes.append(f"signed out {ended} session(s)")
         return user, f"Updated {email}: {', '.join(changes)}."
 
 

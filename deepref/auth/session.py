@@ -1,19 +1,22 @@
 """Who is signed in, and the gate in front of every /admin URL.
 
-The session (Flask's signed cookie) holds the user's id and a fingerprint of their
-password hash. Every request re-reads the user by primary key, so an admin who is
-deactivated, loses the admin role or has their password reset is signed out at once.
+Sessions are server-side: the signed cookie holds only a random token, whose hash
+names a row of admin_sessions. Every request reads that row with its user, so signing
+out (the row is deleted), a password reset, deactivation or loss of the admin role
+ends the session at once, even for a copied cookie. Sessions also end after IDLE
+without a request and MAX_AGE after sign-in, whatever the cookie says.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import hmac
+import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, g, jsonify, redirect, request, session, url_for
+from flask import g, jsonify, redirect, request, session, url_for
 
-from deepref.models import User
+from deepref.models import AdminSession, User
 from deepref.models.fields import utcnow
 
 PROTECTED_PREFIX = "/admin"
@@ -23,33 +26,48 @@ PUBLIC_ENDPOINT_SUFFIX = ".static"
 PUBLIC_PATH_PREFIX = "/admin/static/"
 DEFAULT_NEXT = "/admin/"
 _USER = "deepref_user"
+IDLE = dt.timedelta(hours=8)
+MAX_AGE = dt.timedelta(hours=24)
+# last_seen_at is written at most this often: not one write per request.
+TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
-def _fingerprint(user: User) -> str:
-    key = str(current_app.secret_key or "").encode()
-    return hmac.new(key, (user.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def session_values(user: User) -> dict:
-    """What a signed-in session holds for `user` (tests may set it directly)."""
-    return {"user_id": str(user.id), "auth_fp": _fingerprint(user)}
+    """Open a server-side session for `user`; what the cookie must hold for it."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    AdminSession.delete().where(
+        (AdminSession.last_seen_at < now - IDLE) | (AdminSession.created_at < now - MAX_AGE)
+    ).execute()
+    AdminSession.create(token_hash=_hash(token), user=user, created_at=now, last_seen_at=now)
+    return {"session_token": token}
+
+
+def end_sessions(user_id) -> int:
+    """Sign `user_id` out everywhere (password reset, demotion); how many sessions ended."""
+    return AdminSession.delete().where(AdminSession.user == user_id).execute()
 
 
 def _load_user() -> User | None:
-    user_id = session.get("user_id")
-    if not user_id:
+    token = session.get("session_token")
+    if not isinstance(token, str) or not token:
         return None
-    try:
-        user = User.get_or_none(
-            (User.id == user_id) & (User.is_active == True) & (User.role == "admin")  # noqa: E712
-        )
-    except ValueError:  # not a UUID
-        user = None
-    if user is None or not user.password_hash or not hmac.compare_digest(
-        session.get("auth_fp", ""), _fingerprint(user)
-    ):
+    row = (AdminSession.select(AdminSession, User).join(User)
+           .where(AdminSession.token_hash == _hash(token)).first())
+    now = utcnow()
+    user = row.user if row else None
+    if (row is None or not (user.is_active and user.role == "admin" and user.password_hash)
+            or row.last_seen_at < now - IDLE or row.created_at < now - MAX_AGE):
+        if row is not None:
+            row.delete_instance()
         session.clear()
         return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        AdminSession.update(last_seen_at=now).where(AdminSession.id == row.id).execute()
     return user
 
 
@@ -60,9 +78,17 @@ def current_user() -> User | None:
     return getattr(g, _USER)
 
 
+def _end_current() -> None:
+    token = session.get("session_token")
+    if isinstance(token, str) and token:
+        AdminSession.delete().where(AdminSession.token_hash == _hash(token)).execute()
+    session.clear()
+    g.pop(_USER, None)
+
+
 def log_in(user: User) -> None:
     """Start a fresh session for `user` and record when they signed in."""
-    session.clear()  # a new session: nothing set before sign-in survives it
+    _end_current()  # a new session: nothing set before sign-in survives it
     session.update(session_values(user))
     session.permanent = True
     now = utcnow()
@@ -72,9 +98,8 @@ def log_in(user: User) -> None:
 
 
 def log_out() -> None:
-    """End the session."""
-    session.clear()
-    g.pop(_USER, None)
+    """End the session: its row goes, so the cookie is worthless even if copied."""
+    _end_current()
 
 
 def is_protected(path: str) -> bool:

@@ -2,7 +2,7 @@
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
 from deepref.models.audit import AuditLog
-from deepref.models.auth import LoginAttempt
+from deepref.models.auth import AdminSession, LoginAttempt
 from deepref.models.base import BaseModel
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
 from deepref.models import indexes  # noqa: F401  (attaches the named indexes)
@@ -19,10 +19,12 @@ ALL_MODELS = [
     AIFinetuneDataset,
     AuditLog,
     LoginAttempt,
+    AdminSession,
 ]
 
 __all__ = [
     "ALL_MODELS",
+    "AdminSession",
     "AIFinetuneDataset",
     "AIInteraction",
     "AIPrompt",

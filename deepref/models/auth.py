@@ -1,14 +1,16 @@
-"""Failed admin sign-ins (revision 005_login_attempts), for the brute-force lockout.
+"""Sign-in state: failed sign-ins (revision 005), for the brute-force lockout, and the
+console's server-side sessions (revision 006).
 
-Kept in the database rather than in process memory so that the lockout holds across
-gunicorn workers and restarts. Rows older than the lockout window are pruned.
+Both live in the database rather than in process memory, so they hold across gunicorn
+workers and restarts. Expired rows are pruned as new ones are added.
 """
 
 from __future__ import annotations
 
 import peewee as pw
 
-from deepref.models.base import BaseModel
+from deepref.models.base import BaseModel, foreign_key
+from deepref.models.core import User
 from deepref.models.fields import CreatedAtField, UUIDKeyField
 
 
@@ -37,4 +39,34 @@ LoginAttempt.add_index(
 )
 LoginAttempt.add_index(
     pw.ModelIndex(LoginAttempt, [LoginAttempt.attempted_at], name="ix_login_attempts_attempted_at")
+)
+
+
+class AdminSession(BaseModel):
+    """A signed-in console session (revision 006_admin_sessions).
+
+    The cookie carries a random token; only its SHA-256 is stored. Signing out deletes
+    the row, so a copied cookie dies with it, whatever its signature says.
+    """
+
+    id = UUIDKeyField()
+    token_hash = pw.CharField(max_length=64)
+    user = foreign_key(User, "fk_admin_sessions_user_id", "CASCADE", backref="admin_sessions")
+    created_at = CreatedAtField()
+    last_seen_at = CreatedAtField()
+
+    class Meta:
+        table_name = "admin_sessions"
+
+
+AdminSession.add_index(
+    pw.ModelIndex(AdminSession, [AdminSession.token_hash], unique=True,
+                  name="uq_admin_sessions_token_hash")
+)
+AdminSession.add_index(
+    pw.ModelIndex(AdminSession, [AdminSession.user], name="ix_admin_sessions_user_id")
+)
+AdminSession.add_index(
+    pw.ModelIndex(AdminSession, [AdminSession.last_seen_at],
+                  name="ix_admin_sessions_last_seen_at")
 )
