@@ -7,7 +7,9 @@ here add no access rules of their own.
 Modules: base (the ModelView: transactions, audit, deletes, stale edits), listing
 (counts, search, labels), fields / errors / filters / lookups (forms), deletes, trail
 (audit records), one module per area (references, bundles, kyc, users, prompts, ai,
-audit) and dashboard. Templates live in templates/admin/deepref/.
+audit) and dashboard. guard (query strings checked before any view) and pages (short
+400 / 404 / 500 pages for /admin) keep bad input from ever becoming a traceback.
+Templates live in templates/admin/deepref/.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ def init_app(app) -> None:
     from flask_admin import Admin
     from flask_admin.theme import Bootstrap4Theme
 
-    from deepref.admin import ai, audit, bundles, dashboard, kyc, prompts, references, users
+    from deepref.admin import (
+        ai, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+    )
     from deepref.auth import csp_nonce, current_user
 
     app.jinja_env.globals["deepref_current_user"] = current_user
@@ -40,3 +44,5 @@ def init_app(app) -> None:
     admin.add_view(ai.FinetuneAdmin(category="AI"))
     admin.add_view(audit.AuditLogAdmin())
     app.extensions["deepref_admin"] = admin
+    guard.init_app(app)
+    pages.init_app(app)

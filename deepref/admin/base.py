@@ -22,8 +22,9 @@ from flask_admin.model.template import DeleteRowAction, EndpointLinkRowAction
 from wtforms import validators
 
 from deepref.admin import deletes
-from deepref.admin.fields import AdminForm, Converter, EmailAddress, RowVersionField
+from deepref.admin.fields import AdminForm, Converter, RowVersionField
 from deepref.admin.listing import ListMixin
+from deepref.admin.rules import EmailAddress
 from deepref.admin.writes import DELETED_MEANWHILE, WritesMixin, version
 from deepref.models.fields import UTC
 
@@ -91,7 +92,8 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
     # -- forms ------------------------------------------------------------------------
 
     def _field_rules(self) -> dict:
-        args = {name: dict(opts) for name, opts in (self.form_args or {}).items()}
+        args = {name: {k: list(v) if isinstance(v, list) else v for k, v in opts.items()}
+                for name, opts in (self.form_args or {}).items()}  # never append to the class's lists
         for name, values in self.choices.items():
             args.setdefault(name, {})["choices"] = [(v, v.replace("_", " ")) for v in values]
         for name, (low, high) in self.ranges.items():

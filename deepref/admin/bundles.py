@@ -3,6 +3,10 @@
 The links (bundle_references) are written in the bundle's own transaction and appear in
 its audit record as one "links" change. Flask-Admin's inline models need a single-column
 primary key; bundle_references has (bundle_id, reference_id), hence this small editor.
+
+The share token is a secret: generated with the row (deepref.models.core.new_share_token),
+never shown, masked in the audit log, and replaced by a new one on request ("regenerate
+the share link"), which is also how a leaked link is revoked.
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 from flask_admin.form import BaseForm
 from flask_admin.model.fields import InlineFieldList, InlineModelFormField
 from flask import request
-from wtforms import IntegerField, validators
+from wtforms import BooleanField, IntegerField, validators
 
 from deepref.admin import errors, filters
 from deepref.admin.base import AdminModelView
 from deepref.admin.fields import LookupField
 from deepref.admin.lookups import ReferenceLookup, UserLookup
 from deepref.models import Bundle, BundleReference, Reference, User
+from deepref.models.core import new_share_token
 from deepref.models.indexes import BUNDLE_FTS_DOCUMENT
 
 LINKS = "reference_links"  # the form field; not a model attribute, so Flask-Admin leaves it alone
@@ -43,6 +48,14 @@ class LinksField(InlineFieldList):
             if reference is not None:
                 rows.append((reference.id, entry.form.position.data or 0))
         return rows
+
+
+class RegenerateField(BooleanField):
+    """Ticked: the bundle gets a new share token, and its current link stops working."""
+
+    def populate_obj(self, obj, name):
+        if self.data:
+            obj.share_token = new_share_token()
 
 
 def links_of(bundle) -> list[BundleReference]:
@@ -80,10 +93,9 @@ class BundleAdmin(AdminModelView):
         *filters.moment(Bundle.created_at, "Created"),
         *filters.moment(Bundle.expiry_date, "Expires"),
     ]
-    form_columns = ("seeker", "title", "description", "share_token", "aggregated_rcs",
-                    "view_count", "is_active", "expiry_date")
+    form_columns = ("seeker", "title", "description", "aggregated_rcs", "view_count",
+                    "is_active", "expiry_date")
     ranges = {"aggregated_rcs": (0, 100), "view_count": (0, 2_147_483_647)}
-    unique_fields = {"share_token": "Another bundle already uses this share token."}
 
     def __init__(self, *args, **kwargs):
         self.form_ajax_refs = {"seeker": UserLookup("seeker")}
@@ -96,6 +108,12 @@ class BundleAdmin(AdminModelView):
         setattr(form_class, LINKS, LinksField(
             InlineModelFormField(_link_form(loader), "reference"), label="References in this bundle"))
         return form_class
+
+    def get_edit_form(self):
+        form_class = super().get_edit_form()
+        field = RegenerateField("Regenerate the share link", description=(
+            "Gives the bundle a new random link; the current link stops working at once."))
+        return type(form_class.__name__, (form_class,), {"regenerate_share_link": field})
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)

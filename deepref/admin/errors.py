@@ -45,6 +45,12 @@ def explain(exc: Exception, table: str, fields: set[str]) -> FriendlyError:
         return _integrity(raw, table, fields)
     if isinstance(exc, MaxConnectionsExceeded):
         return FriendlyError("The server is busy. Nothing was saved; please try again in a moment.")
+    if isinstance(exc, pw.OperationalError) and _from_sqlite(exc):
+        # An embedded database has no connection to lose: "locked" means busy, and the
+        # rest are refusals of the statement (e.g. "malformed JSON"), rolled back.
+        if "locked" in raw.lower() or "busy" in raw.lower():
+            return FriendlyError("The database is busy. Nothing was saved; please try again in a moment.")
+        return FriendlyError("The database refused this change. Nothing was saved.")
     if isinstance(exc, (pw.OperationalError, pw.InterfaceError)):
         # The connection may have dropped during COMMIT: the outcome is then unknown.
         return FriendlyError(
@@ -54,6 +60,11 @@ def explain(exc: Exception, table: str, fields: set[str]) -> FriendlyError:
     if isinstance(exc, pw.DataError):
         return FriendlyError("A value is too long or not in the expected format. Nothing was saved.")
     return FriendlyError("The database refused this change. Nothing was saved.")
+
+
+def _from_sqlite(exc: Exception) -> bool:
+    """peewee keeps the driver's exception as `orig`."""
+    return type(getattr(exc, "orig", None)).__module__ == "sqlite3"
 
 
 def _integrity(raw: str, table: str, fields: set[str]) -> FriendlyError:

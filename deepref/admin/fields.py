@@ -7,26 +7,66 @@ CSRFProtect checks, so every Flask-Admin form (edit, delete, bulk action) carrie
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 
 import peewee as pw
-from email_validator import EmailNotValidError, validate_email
+from flask import flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.form import BaseForm, DateTimePickerWidget
 from flask_admin.model.fields import AjaxSelectField
 from flask_wtf import FlaskForm
 from wtforms import fields, validators
 
+from deepref.admin import rules
 from deepref.models.fields import UTC, TimestampField
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class AdminForm(BaseForm):
-    """Flask-Admin's form with Flask-WTF's CSRF token (the one CSRFProtect validates)."""
+    """Flask-Admin's form with Flask-WTF's CSRF token (the one CSRFProtect validates).
+
+    Every form of the console (records, deletes, bulk actions) also refuses a NUL
+    character in any value, as an error on the field that holds it: PostgreSQL cannot
+    store one, and the typed values stay in the form.
+    """
 
     class Meta(FlaskForm.Meta):
         pass
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        wrapped = self.meta.wrap_formdata(self, formdata)
+        self._nul_names = sorted(
+            name for name in (wrapped.keys() if wrapped is not None else ())
+            if any(isinstance(v, str) and "\x00" in v for v in wrapped.getlist(name)))
+        super().process(wrapped, obj, data=data, extra_filters=extra_filters, **kwargs)
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for name in getattr(self, "_nul_names", ()):
+            field = _owner(list(self), name)
+            if field is None:
+                continue  # not read by this form
+            if isinstance(field, fields.HiddenField):
+                flash(f"Nothing was saved: a hidden value ({name}) contains a NUL character.", "error")
+            else:
+                field.errors = list(field.errors) + [rules.NUL_MESSAGE]
+            valid = False
+        return valid
+
+
+def _owner(form_fields, name: str):
+    """The field that reads form key `name` (inside inline lists: the innermost one)."""
+    for field in form_fields:
+        if field.name == name:
+            return field
+        if name.startswith(field.name + "-"):
+            inner = getattr(field, "entries", None)
+            if inner is None and hasattr(getattr(field, "form", None), "_fields"):
+                inner = list(field.form)
+            return _owner(inner or [], name) or field
+    return None
 
 
 class UTCDateTimeField(fields.DateTimeField):
@@ -48,6 +88,9 @@ class UTCDateTimeField(fields.DateTimeField):
         except ValueError:
             self.data = None
             raise ValueError("Enter a date and time as YYYY-MM-DD HH:MM:SS (UTC).") from None
+        if self.data is not None and self.data.year < rules.EARLIEST_YEAR:
+            self.data = None
+            raise ValueError(f"Enter a date from the year {rules.EARLIEST_YEAR} onwards.")
         if self.data is not None:
             self.data = self.data.replace(tzinfo=UTC)
 
@@ -60,7 +103,7 @@ class UTCDateTimeField(fields.DateTimeField):
 
 
 class JSONObjectFormField(fields.TextAreaField):
-    """JSON text that must be an object ({...}); empty means {}."""
+    """JSON text that must be an object ({...}); empty means {}. See rules.parse_json_object."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.pop("filters", None)
@@ -79,14 +122,10 @@ class JSONObjectFormField(fields.TextAreaField):
             self.data = {}
             return
         try:
-            value = json.loads(text)
-        except ValueError as exc:
+            self.data = rules.parse_json_object(text)
+        except ValueError:
             self.data = None
-            raise ValueError(f"This is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
-        if not isinstance(value, dict):
-            self.data = None
-            raise ValueError('This must be a JSON object, e.g. {"key": "value"}.')
-        self.data = value
+            raise
 
 
 class RowVersionField(fields.HiddenField):
@@ -96,16 +135,14 @@ class RowVersionField(fields.HiddenField):
         pass
 
 
-class EmailAddress:
-    """A syntactically valid email address (no DNS lookups)."""
+class FiniteDecimalField(fields.DecimalField):
+    """A decimal number: NaN and Infinity are refused like any other non-number."""
 
-    def __call__(self, form, field):
-        if not field.data:
-            return
-        try:
-            validate_email(field.data, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise validators.ValidationError(f"Enter a valid email address: {exc}") from None
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, decimal.Decimal) and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class LookupField(AjaxSelectField):
@@ -123,7 +160,9 @@ class Converter(CustomModelConverter):
     def __init__(self, view, additional=None):
         super().__init__(view, additional)
         own = {TimestampField: self.handle_timestamp, pw.JSONField: self.handle_json_object}
-        self.converters = {**own, **self.converters}
+        numbers = {pw.DecimalField: self.handle_decimal, pw.IntegerField: self.handle_integer}
+        # Numbers last: the more specific converters (e.g. primary keys) win.
+        self.converters = {**own, **self.converters, **numbers}
 
     def handle_foreign_key(self, model, field, **kwargs):
         loader = getattr(self.view, "_form_ajax_refs", {}).get(field.name)
@@ -135,6 +174,16 @@ class Converter(CustomModelConverter):
 
     def handle_timestamp(self, model, field, **kwargs):
         return field.name, UTCDateTimeField(**kwargs)
+
+    def handle_decimal(self, model, field, **kwargs):
+        return field.name, FiniteDecimalField(**kwargs)
+
+    def handle_integer(self, model, field, **kwargs):
+        """An integer form field never takes a value its column cannot hold."""
+        low, high = rules.integer_bounds(field)
+        kwargs["validators"] = [*kwargs["validators"], validators.NumberRange(
+            low, high, message=f"Enter a whole number from {low} to {high}.")]
+        return field.name, fields.IntegerField(**kwargs)
 
     def handle_json_object(self, model, field, **kwargs):
         kwargs["validators"] = [v for v in kwargs["validators"] if not _is_required(v)]

@@ -10,6 +10,7 @@ import datetime as dt
 
 from flask_admin.contrib.peewee import filters as fa
 
+from deepref.admin.rules import EARLIEST_YEAR, integer_bounds
 from deepref.models.fields import UTC
 
 
@@ -32,15 +33,50 @@ def text(column, name=None):
     return [fa.FilterEqual(column, label), fa.FilterLike(column, label)]
 
 
+class _Bounded:
+    """An integer the column can hold; any other value is an invalid filter, not a 500."""
+
+    @property
+    def hint(self) -> str:
+        low, high = integer_bounds(self.column)
+        return f"a whole number from {low} to {high}"
+
+    def validate(self, value):
+        low, high = integer_bounds(self.column)
+        try:
+            return low <= self.clean(value) <= high
+        except ValueError:
+            return False
+
+
+class IntEqual(_Bounded, fa.IntEqualFilter):
+    pass
+
+
+class IntGreater(_Bounded, fa.IntGreaterFilter):
+    pass
+
+
+class IntSmaller(_Bounded, fa.IntSmallerFilter):
+    pass
+
+
 def number(column, name=None):
     """Equals / greater / smaller for an integer column."""
     label = name or column.name.replace("_", " ").title()
-    return [fa.IntEqualFilter(column, label), fa.IntGreaterFilter(column, label),
-            fa.IntSmallerFilter(column, label)]
+    return [IntEqual(column, label), IntGreater(column, label), IntSmaller(column, label)]
 
 
 class _UTC:
-    """Filter values are typed in UTC."""
+    """Filter values are typed in UTC, from EARLIEST_YEAR on."""
+
+    hint = f"a date and time as YYYY-MM-DD HH:MM:SS (UTC), from the year {EARLIEST_YEAR}"
+
+    def validate(self, value):
+        if not super().validate(value):
+            return False
+        cleaned = self.clean(value)
+        return all(v.year >= EARLIEST_YEAR for v in (cleaned if isinstance(cleaned, list) else [cleaned]))
 
     def clean(self, value):
         cleaned = super().clean(value)
@@ -58,7 +94,8 @@ class Before(_UTC, fa.DateTimeSmallerFilter):
 
 
 class Between(_UTC, fa.DateTimeBetweenFilter):
-    pass
+    hint = (f"two dates and times as YYYY-MM-DD HH:MM:SS (UTC), from the year {EARLIEST_YEAR}, "
+            "the earlier first, separated by ' to '")
 
 
 def moment(column, name=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deepref.admin import filters
 from deepref.admin.base import AdminModelView
 from deepref.admin.lookups import UserLookup
+from deepref.admin.rules import StorageKey
 from deepref.models import KYCDocument, User
 from deepref.models.core import DOCUMENT_STATUSES, DOCUMENT_TYPES
 
@@ -27,6 +28,8 @@ class KYCDocumentAdmin(AdminModelView):
     form_columns = ("user", "document_type", "status", "file_path", "metadata",
                     "rejection_reason", "reviewed_by", "verified_at")
     choices = {"document_type": DOCUMENT_TYPES, "status": DOCUMENT_STATUSES}
+    form_args = {"file_path": {"validators": [StorageKey()],
+                               "description": "The file's key in storage, e.g. kyc/1234/passport.png."}}
 
     def __init__(self, *args, **kwargs):
         self.form_ajax_refs = {"user": UserLookup("user"), "reviewed_by": UserLookup("reviewed_by")}

@@ -156,6 +156,13 @@ class ListMixin:
     def search_placeholder(self):
         return self.search_hint
 
+    def get_invalid_value_msg(self, value, filter):
+        """An unusable filter value is ignored (Flask-Admin's rule), and said so plainly."""
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        hint = getattr(filter, "hint", None)
+        return (f"The filter “{filter.name}” was not applied: “{shown}” is not a valid value"
+                + (f"; enter {hint}." if hint else "."))
+
     def search_condition(self, text: str):
         if self.search_document and is_postgres(self.database):
             condition = full_text(self.search_document, text)
@@ -210,8 +217,8 @@ class ListMixin:
         return count, rows
 
     def _ordering(self, sort_column, sort_desc):
-        """(ORDER BY clauses, (sort field, descending))."""
-        if sort_column is not None:
+        """(ORDER BY clauses, (sort field, descending)); an unsortable column: the default."""
+        if sort_column is not None and sort_column in self._sortable_columns:
             field, desc = self._sortable_columns[sort_column], bool(sort_desc)
         else:
             name, desc = self.column_default_sort

@@ -12,6 +12,7 @@ from deepref.models.fields import is_postgres
 from deepref.models.indexes import REFERENCE_FTS_DOCUMENT
 
 PAGE = 10
+MAX_PAGE = 50
 
 
 class Lookup(QueryAjaxModelLoader):
@@ -39,11 +40,13 @@ class Lookup(QueryAjaxModelLoader):
         return listing.contains([getattr(self.model, c) for c in self.label_columns], term)
 
     def get_list(self, term, offset=0, limit=PAGE):
+        """A page of matches (deepref.admin.guard has refused negative or huge numbers)."""
         query = self.model.select(*self._columns())
         condition = self.condition(term or "")
         if condition is not None:
             query = query.where(condition)
-        return list(query.order_by(*self.order()).offset(offset or 0).limit(min(limit or PAGE, 50)))
+        offset, limit = max(offset or 0, 0), min(max(limit or PAGE, 1), MAX_PAGE)
+        return list(query.order_by(*self.order()).offset(offset).limit(limit))
 
     def order(self):
         return [getattr(self.model, self.label_columns[0])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from deepref.admin import filters
 from deepref.admin.base import AdminModelView
 from deepref.admin.lookups import UserLookup
+from deepref.admin.rules import HttpUrl
 from deepref.models import Reference, User
 from deepref.models.core import REFERENCE_FORMATS, REFERENCE_STATUSES
 from deepref.models.indexes import REFERENCE_FTS_DOCUMENT
@@ -34,6 +35,8 @@ class ReferenceAdmin(AdminModelView):
     choices = {"status": REFERENCE_STATUSES, "format": REFERENCE_FORMATS}
     ranges = {"rcs_score": (0, 100)}
     email_fields = ("referrer_email",)
+    form_args = {"media_url": {"validators": [HttpUrl()],
+                               "description": "The video or audio file: an https:// address."}}
 
     def __init__(self, *args, **kwargs):
         self.form_ajax_refs = {"seeker": UserLookup("seeker"), "referrer": UserLookup("referrer")}

@@ -13,8 +13,8 @@ import uuid
 from deepref.models import AuditLog
 
 MASK = "***"
-# Never copied into the audit log, whatever the value.
-SECRET_FIELDS = frozenset({"password_hash", "system_prompt"})
+# Never copied into the audit log, whatever the value (a share token opens a bundle).
+SECRET_FIELDS = frozenset({"password_hash", "system_prompt", "share_token"})
 
 
 def jsonable(value):
