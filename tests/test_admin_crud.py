@@ -170,6 +170,27 @@ def test_user_create_edit_delete_never_shows_password(client, db, admin_user):
     assert not User.select().where(User.id == user.id).exists()
 
 
+def test_demoting_an_admin_in_the_console_signs_them_out_for_good(client, db, password_hash):
+    from deepref import auth
+    from deepref.models import AdminSession
+
+    colleague = User.create(email="colleague@example.com", role="admin",
+                            password_hash=password_hash)
+    their_cookie = auth.session_values(colleague)
+    response = post(client, f"/admin/user/edit/?id={colleague.id}", {
+        "role": "seeker", "kyc_status": "pending", "is_active": "y",
+        "row_version": version(colleague)})
+    assert response.status_code == 302, text(response)[:2000]
+    assert not AdminSession.select().where(AdminSession.user == colleague.id).exists()
+    assert AdminSession.select().where(AdminSession.token_hash != "").exists()  # ours stays
+
+    User.update(role="admin").where(User.id == colleague.id).execute()
+    thief = client.application.test_client()
+    with thief.session_transaction() as session:
+        session.update(their_cookie)
+    assert thief.get("/admin/").status_code == 302
+
+
 def test_session_close_and_finetune_edits(client, db):
     user = make_user()
     session = make_session(user)

@@ -8,6 +8,7 @@ from flask_admin.contrib.peewee.form import get_form
 
 from deepref.admin import filters, listing
 from deepref.admin.base import AdminModelView
+from deepref.auth.session import end_sessions
 from deepref.models import User
 from deepref.models.core import KYC_STATUSES, USER_ROLES
 
@@ -58,6 +59,12 @@ class UserAdmin(AdminModelView):
             match = listing.contains(fields, word)
             condition = match if condition is None else (condition & match)
         return condition
+
+    def on_model_change(self, form, model, is_created):
+        """A user who may no longer sign in is signed out everywhere, in the same
+        transaction: giving the role back later must not revive an old cookie."""
+        if not is_created and not (model.is_active and model.role == "admin"):
+            end_sessions(model.id)
 
     def get_create_form(self):
         """Creating a user also takes the email and names; editing does not."""
