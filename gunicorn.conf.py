@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import NoReturn
 
-from deepref.config import read_environment
+from deepref.config import ConfigError, read_environment
 
-_env = read_environment()
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _refuse(message: str) -> NoReturn:
+    """Stop gunicorn with one line (gunicorn prints a SystemExit's text and exits 1)."""
+    raise SystemExit(f"deepref: configuration error: {message}")
+
+
+try:
+    _env = read_environment()
+except ConfigError as exc:  # e.g. a .env line that cannot be parsed
+    _refuse(exc.format_message())
 
 
 def _number(name: str, default: int, minimum: int = 1) -> int:
@@ -23,12 +35,40 @@ def _number(name: str, default: int, minimum: int = 1) -> int:
     except ValueError:
         value = None
     if value is None or value < minimum:
-        raise SystemExit(f"deepref: configuration error: {name} must be a whole number "
-                         f"of at least {minimum}, not {raw!r}.")
+        _refuse(f"{name} must be a whole number of at least {minimum}, not {raw!r}.")
     return value
 
 
-bind = [address.strip() for address in _env.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")]
+def _address(entry: str) -> str:
+    """One GUNICORN_BIND entry: host:port (port 1-65535; [v6 address]:port), unix:path
+    or fd://N (a socket handed over by systemd)."""
+    if entry.startswith("unix:"):
+        if entry == "unix:":
+            _refuse("GUNICORN_BIND: unix: needs a socket path, e.g. unix:/run/deepref.sock.")
+        return entry
+    if entry.startswith("fd://") and entry[5:].isascii() and entry[5:].isdigit():
+        return entry
+    host, _, port = entry.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 address
+    elif ":" in host:
+        host = ""  # an IPv6 address needs its brackets
+    port_ok = port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
+    if not host or not port_ok or any(c.isspace() or c in "/[]" for c in host):
+        _refuse(f"GUNICORN_BIND: {entry!r} is not host:port (a port from 1 to 65535) "
+                "or unix:/path/to.sock.")
+    return entry
+
+
+def _log_level() -> str:
+    raw = _env.get("GUNICORN_LOG_LEVEL", "").strip()
+    if raw and raw.lower() not in LOG_LEVELS:
+        _refuse(f"GUNICORN_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}.")
+    return raw.lower() or "info"
+
+
+bind = [_address(entry.strip())
+        for entry in (_env.get("GUNICORN_BIND", "").strip() or "127.0.0.1:8000").split(",")]
 workers = _number("GUNICORN_WORKERS", 2)
 threads = _number("GUNICORN_THREADS", 4)
 worker_class = "gthread"
@@ -48,7 +88,7 @@ control_socket = _env.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 accesslog = _env.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 errorlog = "-"
-loglevel = _env.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = _log_level()
 
 
 class _ToGunicorn(logging.Handler):

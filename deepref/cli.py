@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usag
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ from playhouse.pool import MaxConnectionsExceeded
 
 from deepref import migrate as runner
 from deepref import schema_check
-from deepref.db import first_line
+from deepref.db import first_line, release, require_database_file
 
 db_group = AppGroup("db", help="Apply, roll back, inspect and generate migrations.")
 
@@ -29,43 +30,68 @@ def _directory() -> Path:
     return Path(current_app.config.get("MIGRATIONS_DIR", runner.MIGRATIONS_DIR))
 
 
-def database_errors(command):
-    """Turn a database that cannot be reached or used into one clear line, exit 1."""
+# What SQLite and PostgreSQL say about a table that migrations have not created yet.
+NOT_MIGRATED = re.compile(r'no such table|relation "[^"]*" does not exist')
+
+
+def database_errors(command=None, *, needs_file: bool = True):
+    """Turn a database that cannot be reached or used into one clear line, exit 1.
+
+    With `needs_file` (all but `db migrate`), a SQLite file that does not exist is
+    refused with a hint instead of being created, empty, by connecting to it.
+    """
+    if command is None:
+        return functools.partial(database_errors, needs_file=needs_file)
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        db = _database()
         where = current_app.config["DEEPREF"].database.describe()
         try:
+            if needs_file:
+                require_database_file(db)
             return command(*args, **kwargs)
         except MaxConnectionsExceeded:
             raise click.ClickException(f"no free database connection for {where}") from None
         except (pw.OperationalError, pw.InterfaceError) as exc:
-            raise click.ClickException(f"database {where}: {first_line(exc)}") from None
+            raise click.ClickException(f"database {where}: {_explain(exc)}") from None
         except pw.DatabaseError as exc:
-            raise click.ClickException(f"database error: {first_line(exc)}") from None
+            raise click.ClickException(f"database error: {_explain(exc)}") from None
         finally:
-            db = _database()
-            if not db.is_closed():
-                db.close()
+            release(db)  # rolls back first: closing must never raise over the real error
 
     return wrapper
 
 
+def _explain(exc: Exception) -> str:
+    line = first_line(exc)
+    if NOT_MIGRATED.search(line):
+        return f"{line}: run `flask db migrate` first"
+    return line
+
+
 @db_group.command("migrate")
-@click.option("--to", "target", metavar="NAME", help="Stop after this revision.")
-@database_errors
+@click.option("--to", "target", metavar="NAME", help=(
+    "Stop after this revision: its name, file name or number (e.g. 002)."))
+@database_errors(needs_file=False)  # the one command that creates a new SQLite file
 def migrate_command(target):
     """Apply pending revisions in order."""
     applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo)
     if applied:
         click.echo(f"Applied {len(applied)} revision(s); the database is at {applied[-1]}.")
+    elif target is not None:
+        name = runner.resolve(target, runner.available(_directory()))
+        click.echo(f"{name} is already applied; nothing to apply.")
     else:
         click.echo("Nothing to apply: the database is up to date.")
 
 
 @db_group.command("rollback")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="How many (default 1).")
-@click.option("--to", "target", metavar="NAME", help="Undo every revision after NAME ('zero': all).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="How many revisions to undo (default 1).")
+@click.option("--to", "target", metavar="NAME", help=(
+    "Undo every revision after this one: its name, file name or number (e.g. 002); "
+    "'zero' undoes all."))
 @database_errors
 def rollback_command(steps, target):
     """Undo the last applied revision(s), saying what each drops."""
@@ -80,10 +106,10 @@ def rollback_command(steps, target):
         click.echo(f"Rolled back {len(undone)} revision(s).")
 
 
-@db_group.command("status")
+@db_group.command("status", short_help="List revisions; exit 1 unless up to date.")
 @database_errors
 def status_command():
-    """List revisions, applied or pending; exit 1 when some are pending."""
+    """List revisions; exit 1 when some are pending or applied but missing here."""
     states = runner.status(_database(), _directory())
     for state in states:
         if not state.on_disk:
@@ -93,8 +119,14 @@ def status_command():
         else:
             click.echo(f"[ ] {state.name}  pending")
     pending = [s for s in states if s.applied_at is None]
+    unknown = [s for s in states if not s.on_disk]
+    if unknown:
+        # Older code against a newer database must not pass a deploy gate.
+        click.echo(f"{len(unknown)} applied revision(s) have no file here: this code is "
+                   "older than the database; deploy the code that has them.")
     if pending:
         click.echo(f"{len(pending)} pending revision(s): run `flask db migrate`.")
+    if pending or unknown:
         raise SystemExit(1)
     click.echo("Up to date.")
 
@@ -103,14 +135,20 @@ def _when(state) -> str:
     return state.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@db_group.command("create")
+@db_group.command("create", short_help="Write a new revision (empty, or an --auto draft).")
 @click.argument("name")
 @click.option("--auto", is_flag=True, help="Draft it from the difference with the models.")
-@database_errors
+@database_errors(needs_file=False)  # an empty revision needs no database; --auto does
 def create_command(name, auto):
-    """Write a new revision (empty, or an --auto draft to review)."""
+    """Write migrations/NNN_NAME.py (empty, or an --auto draft to review).
+
+    NAME is lower-case words joined by underscores (e.g. add_cover_url); the number
+    NNN is added automatically.
+    """
     from deepref.models import ALL_MODELS
 
+    if auto:
+        require_database_file(_database())
     created = runner.create(_database(), name, ALL_MODELS if auto else None, _directory())
     if created is None:
         click.echo("The models and the migrations already agree: nothing created.")

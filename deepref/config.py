@@ -5,15 +5,19 @@ Nothing below this module reads `os.environ`: it receives a `Settings`.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import click
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# The only query parameters DATABASE_URL may carry (cloud providers' URLs use them).
+URL_PARAMETERS = ("sslmode", "sslrootcert")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -70,9 +74,35 @@ def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, s
     """The process environment over the values of `.env` (the environment wins)."""
     values = {}
     if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(_dotenv(Path(env_file)))
     values.update(os.environ)
     return values
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    """`path`'s settings; a line python-dotenv cannot parse stops start-up.
+
+    python-dotenv itself only warns and drops such a line, and a dropped DATABASE_URL
+    would quietly mean the SQLite default. Lines are never shown: they may hold secrets.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} line {line} is not UTF-8 text: save the file as UTF-8.") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path} line {binding.original.line} cannot be parsed: write NAME=value, "
+                "and quote a value holding spaces, quotes or #."
+            )
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Settings:
@@ -108,16 +138,19 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
             f"DATABASE_POOL_MIN ({pool['pool_min']}) must not exceed "
             f"DATABASE_POOL_MAX ({pool['pool_max']})."
         )
-    ssl = _ssl(env)  # validated even when SQLite is chosen, so a typo never hides
+    # Every format is validated even when SQLite is chosen, so a typo never hides.
+    port = _int(env, "DATABASE_PORT", 5432, minimum=1, maximum=65535)
     url = env.get("DATABASE_URL", "").strip()
-    if url:
-        return _from_url(url, ssl, pool)
+    parts = _split_url(url) if url else None
+    ssl = _ssl(env, _url_parameters(parts) if parts else {})
+    if parts:
+        return _from_url(parts, ssl, pool)
     if env.get("DATABASE_HOST") or env.get("DATABASE_NAME"):
         return DatabaseSettings(
             engine="postgresql",
             name=_required(env, "DATABASE_NAME"),
             host=env.get("DATABASE_HOST") or "localhost",
-            port=_int(env, "DATABASE_PORT", 5432, minimum=1, maximum=65535),
+            port=port,
             user=env.get("DATABASE_USER") or None,
             password=env.get("DATABASE_PASSWORD") or None,
             **ssl,
@@ -126,16 +159,48 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
     return DatabaseSettings(engine="sqlite", name=str(instance / "deepref.sqlite3"), **pool)
 
 
-def _from_url(url: str, ssl: dict, pool: dict) -> DatabaseSettings:
-    bad = ConfigError(
-        "DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/name "
-        "or sqlite:///path/to/file."
-    )
+_BAD_URL = (
+    "DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/name "
+    "(optionally ?sslmode=...&sslrootcert=...) or sqlite:///path/to/file."
+)
+
+
+def _split_url(url: str):
     try:
         parts = urlsplit(url)
-        port = parts.port
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
-        raise bad from None
+        raise ConfigError(_BAD_URL) from None
+    if parts.fragment:
+        raise ConfigError(_BAD_URL)
+    return parts
+
+
+def _url_parameters(parts) -> dict[str, str]:
+    """DATABASE_URL's query: sslmode and sslrootcert only, each at most once."""
+    if not parts.query:
+        return {}
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise ConfigError("DATABASE_URL: its query string is not name=value&name=value.") from None
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if parts.scheme == "sqlite" or name not in URL_PARAMETERS:
+            allowed = "none" if parts.scheme == "sqlite" else " and ".join(URL_PARAMETERS)
+            raise ConfigError(
+                f"DATABASE_URL: the query parameter {name!r} is not supported "
+                f"(supported: {allowed})."
+            )
+        if name in found:
+            raise ConfigError(f"DATABASE_URL: the query parameter {name!r} is given twice.")
+        found[name] = value
+    return found
+
+
+def _from_url(parts, ssl: dict, pool: dict) -> DatabaseSettings:
+    bad = ConfigError(_BAD_URL)
+    port = parts.port
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
         if parts.netloc or not path or path == "/":
@@ -159,19 +224,48 @@ def _from_url(url: str, ssl: dict, pool: dict) -> DatabaseSettings:
     )
 
 
-def _ssl(env: dict[str, str]) -> dict:
-    mode = env.get("DATABASE_SSL_MODE", "").strip().lower() or None
+def _ssl(env: dict[str, str], url: dict[str, str]) -> dict:
+    """sslmode and sslrootcert from DATABASE_SSL_MODE / _ROOT_CERT or DATABASE_URL's query.
+
+    Given in both places they must agree (a conflict is refused, never settled
+    silently); either one wins over DATABASE_SSL.
+    """
+    enabled = _bool(env, "DATABASE_SSL", False)
+    mode = _one_of(env, url, "DATABASE_SSL_MODE", "sslmode", lower=True)
     if mode is not None and mode not in SSL_MODES:
-        raise ConfigError(f"DATABASE_SSL_MODE must be one of {', '.join(SSL_MODES)}.")
+        raise ConfigError(f"{_source(env, 'DATABASE_SSL_MODE', 'sslmode')} must be one of "
+                          f"{', '.join(SSL_MODES)}.")
     if mode is None:
         # false means no SSL at all, not libpq's "prefer" (try SSL, fall back silently).
-        mode = "require" if _bool(env, "DATABASE_SSL", False) else "disable"
-    root_cert = env.get("DATABASE_SSL_ROOT_CERT") or None
+        mode = "require" if enabled else "disable"
+    root_cert = _one_of(env, url, "DATABASE_SSL_ROOT_CERT", "sslrootcert")
+    where = _source(env, "DATABASE_SSL_ROOT_CERT", "sslrootcert")
     if root_cert and not Path(root_cert).is_file():
-        raise ConfigError(f"DATABASE_SSL_ROOT_CERT: no readable file at {root_cert}.")
+        raise ConfigError(f"{where}: no readable file at {root_cert}.")
     if mode in ("verify-ca", "verify-full") and not root_cert:
-        raise ConfigError(f"DATABASE_SSL_MODE={mode} needs DATABASE_SSL_ROOT_CERT (the CA file).")
+        given = ("DATABASE_SSL_MODE=" + mode if env.get("DATABASE_SSL_MODE", "").strip()
+                 else f"sslmode={mode} in DATABASE_URL")
+        raise ConfigError(f"{given} needs DATABASE_SSL_ROOT_CERT or sslrootcert in "
+                          "DATABASE_URL (the CA file).")
     return {"ssl_mode": mode, "ssl_root_cert": root_cert}
+
+
+def _one_of(env, url, variable: str, parameter: str, lower: bool = False) -> str | None:
+    """The value of `variable` or of DATABASE_URL's `parameter`; both given must agree."""
+    values = [env.get(variable, "").strip(), url.get(parameter, "").strip()]
+    if lower:
+        values = [v.lower() for v in values]
+    ours, theirs = values
+    if ours and theirs and ours != theirs:
+        raise ConfigError(
+            f"{variable}={ours} and {parameter}={theirs} in DATABASE_URL disagree: "
+            "give one of them (or the same value in both)."
+        )
+    return ours or theirs or None
+
+
+def _source(env, variable: str, parameter: str) -> str:
+    return variable if env.get(variable, "").strip() else f"{parameter} in DATABASE_URL"
 
 
 def _required(env: dict[str, str], name: str) -> str:

@@ -14,6 +14,7 @@ An encrypted column cannot be searched or compared in SQL (each encryption diffe
 
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import click
@@ -162,20 +163,16 @@ def exclusive_transaction(model):
     db = model._meta.database
     if not is_postgres(db):
         return db.atomic(lock_type="IMMEDIATE")
-    return _PostgresLocked(db, model._meta.table_name)
+    return _postgres_locked(db, model._meta.table_name)
 
 
-class _PostgresLocked:
-    def __init__(self, db, table):
-        self.db, self.table, self.txn = db, table, db.atomic()
-
-    def __enter__(self):
-        txn = self.txn.__enter__()
-        self.db.execute_sql(f'LOCK TABLE "{self.table}" IN SHARE ROW EXCLUSIVE MODE')
-        return txn
-
-    def __exit__(self, *exc):
-        return self.txn.__exit__(*exc)
+@contextlib.contextmanager
+def _postgres_locked(db, table):
+    # The LOCK runs inside the transaction's `with`: if it fails (e.g. the table does
+    # not exist yet), the transaction is rolled back and closed, never left open.
+    with db.atomic() as txn:
+        db.execute_sql(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
+        yield txn
 
 
 def reencrypt(field: EncryptedTextField) -> tuple[int, int]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
+import click
 import peewee as pw
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -19,9 +21,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_database(settings: DatabaseSettings) -> pw.Database:
-    """A peewee Database for `settings` (no connection is opened yet)."""
+    """A peewee Database for `settings` (no connection is opened, no file created yet)."""
     if not settings.is_postgres:
-        Path(settings.name).parent.mkdir(parents=True, exist_ok=True)
         return pw.SqliteDatabase(
             settings.name,
             pragmas={"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 30000},
@@ -51,6 +52,52 @@ def make_database(settings: DatabaseSettings) -> pw.Database:
         stale_timeout=STALE_SECONDS,
         **{k: v for k, v in options.items() if v is not None},
     )
+
+
+class NoDatabase(click.ClickException):
+    """The SQLite file does not exist yet: only `flask db migrate` creates it."""
+
+    exit_code = 1
+
+
+def sqlite_file(db: pw.Database) -> Path | None:
+    """The file behind a SQLite database (None for PostgreSQL or in-memory SQLite)."""
+    if not isinstance(db, pw.SqliteDatabase) or db.database in ("", ":memory:"):
+        return None
+    return Path(db.database)
+
+
+def require_database_file(db: pw.Database) -> None:
+    """Refuse to go on where connecting would create an empty SQLite file (and its folders)."""
+    path = sqlite_file(db)
+    if path is not None and not path.exists():
+        raise NoDatabase(f"no database at {path}: run `flask db migrate` first")
+
+
+def prepare_database_file(db: pw.Database) -> None:
+    """Create the folders a new SQLite file goes in (migrations then create the file)."""
+    path = sqlite_file(db)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def release(db: pw.Database) -> None:
+    """Close this thread's connection, first rolling back a transaction left open.
+
+    Never raises: it runs while another error is being reported, which must stay the
+    one line the user sees (peewee refuses to close inside a transaction).
+    """
+    if db.is_closed():
+        return
+    if db.in_transaction():
+        with contextlib.suppress(Exception):  # the connection may be dead already
+            db.rollback()
+        while db.in_transaction():
+            db.pop_transaction()
+    try:
+        db.close()
+    except Exception as exc:  # see the docstring
+        log.warning("could not close the database connection: %s", first_line(exc))
 
 
 def bind(db: pw.Database) -> None:
@@ -91,14 +138,19 @@ class _SQLWithoutParameters(logging.Filter):
         return True
 
 
+class _SQLToStderr(logging.StreamHandler):
+    """deepref's SQL log handler (told apart from the NullHandler peewee installs)."""
+
+
 def enable_sql_logging() -> None:
-    """Log every SQL statement (without its parameter values) to the 'peewee' logger."""
+    """Log every SQL statement (without its parameter values) to stderr."""
     logger = logging.getLogger("peewee")
     if not any(isinstance(f, _SQLWithoutParameters) for f in logger.filters):
         logger.addFilter(_SQLWithoutParameters())
     logger.setLevel(logging.DEBUG)
-    if not logger.handlers:
-        handler = logging.StreamHandler()
+    # peewee's logger always has a NullHandler: look for ours, not for "any handler".
+    if not any(isinstance(h, _SQLToStderr) for h in logger.handlers):
+        handler = _SQLToStderr()
         handler.setFormatter(logging.Formatter("%(asctime)s SQL %(message)s"))
         logger.addHandler(handler)
 
@@ -114,5 +166,4 @@ def init_app(app) -> None:
 
     @app.teardown_appcontext
     def close_connection(exc):
-        if not db.is_closed():
-            db.close()
+        release(db)

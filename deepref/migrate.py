@@ -20,7 +20,7 @@ import click
 import peewee as pw
 from peewee_migrate import Migrator, Router
 
-from deepref.db import first_line
+from deepref.db import first_line, prepare_database_file, require_database_file
 from deepref.models.fields import is_postgres
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -169,6 +169,7 @@ def migrate(
     if target is not None:
         target = resolve(target, available(directory))
     applied = []
+    prepare_database_file(db)  # the one place a new SQLite file (and its folders) appears
     with migration_lock(db, echo):
         router = _router(db, directory)
         done = set(router.done)
@@ -192,6 +193,7 @@ def rollback(
 ) -> list[str]:
     """Undo the last `steps` revisions, or all after `to` ("zero": all); return them."""
     undone = []
+    require_database_file(db)
     with migration_lock(db, echo):
         router = _router(db, directory)
         done = router.done

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_KEYS
 from deepref import migrate as runner
 
 FLASK = [sys.executable, "-m", "flask", "--app", "deepref"]
@@ -23,9 +24,11 @@ def flask(cwd: Path, env: dict, *args: str, timeout: float = 120) -> subprocess.
 
 def test_status_exits_1_while_revisions_are_pending(bare_app):
     cli = bare_app.test_cli_runner()
+    assert cli.invoke(args=["db", "migrate", "--to", "002"]).exit_code == 0
     result = cli.invoke(args=["db", "status"])
     assert result.exit_code == 1
-    assert "[ ] 001_initial_schema  pending" in result.output
+    assert "[x] 002_ai_system_tables  applied 20" in result.output
+    assert "[ ] 003_create_indexes  pending" in result.output
     assert "pending revision(s): run `flask db migrate`" in result.output
 
     assert cli.invoke(args=["db", "migrate"]).exit_code == 0
@@ -44,6 +47,9 @@ def test_migrate_prints_each_revision_and_a_summary(bare_app):
         "Applied 002_ai_system_tables",
         "Applied 2 revision(s); the database is at 002_ai_system_tables.",
     ]
+    result = cli.invoke(args=["db", "migrate", "--to", "001_initial_schema.py"])
+    assert result.exit_code == 0
+    assert result.output.strip() == "001_initial_schema is already applied; nothing to apply."
     cli.invoke(args=["db", "migrate"])
     result = cli.invoke(args=["db", "migrate"])
     assert result.exit_code == 0
@@ -95,6 +101,7 @@ def test_create_writes_an_empty_revision_and_auto_drafts_only_real_changes(make_
     app = make_app(env, MIGRATIONS_DIR=str(directory))
     cli = app.test_cli_runner()
     count = len(runner.available(directory))
+    assert cli.invoke(args=["db", "migrate"]).exit_code == 0  # --auto reads the history
 
     result = cli.invoke(args=["db", "create", "--auto", "nothing_changed"])
     assert result.exit_code == 0, result.output
@@ -150,3 +157,88 @@ def test_concurrent_migrate_processes_apply_each_revision_once(make_app, env, tm
     history = [row[0] for row in db.execute_sql(
         f"SELECT name FROM {runner.HISTORY_TABLE} ORDER BY id").fetchall()]
     assert history == names
+
+
+def test_status_exits_1_when_an_applied_revision_is_missing_here(app, db):
+    db.execute_sql(f"INSERT INTO {runner.HISTORY_TABLE} (name, migrated_at) VALUES "
+                   f"('099_from_a_newer_release', CURRENT_TIMESTAMP)")
+    result = app.test_cli_runner().invoke(args=["db", "status"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[-2].startswith("[?] 099_from_a_newer_release  applied 20")
+    assert lines[-2].endswith(", but its file is missing")
+    assert lines[-1] == ("1 applied revision(s) have no file here: this code is older than "
+                         "the database; deploy the code that has them.")
+    assert "Up to date." not in result.output
+
+
+def test_help_explains_names_and_options(make_app, sqlite_database):
+    cli = make_app({"DATABASE_URL": sqlite_database, **TEST_KEYS}).test_cli_runner()
+
+    def help_of(*command):
+        result = cli.invoke(args=[*command, "--help"])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    create = help_of("db", "create")
+    assert "NAME is lower-case words joined by underscores" in create
+    assert "the number NNN is added automatically" in create
+    for command in (("db", "migrate"), ("db", "rollback")):
+        assert "its name, file name or number (e.g. 002)" in help_of(*command)
+    assert "--steps INTEGER RANGE How many revisions to undo (default 1)." in help_of(
+        "db", "rollback")
+    assert "..." not in help_of("db").split("Commands:")[1]  # no summary is cut short
+
+
+def test_only_migrate_creates_a_new_sqlite_file(make_app, tmp_path):
+    path = tmp_path / "nonexistent-dir" / "sub" / "deepref.sqlite3"
+    app = make_app({"DATABASE_URL": f"sqlite:///{path}", **TEST_KEYS})
+    cli = app.test_cli_runner()
+    for command in (["db", "status"], ["db", "check"], ["db", "rollback"],
+                    ["db", "create", "--auto", "draft"], ["seed-prompts"],
+                    ["rotate-prompt-key"], ["ensure-admin"],
+                    ["create-admin", "a@example.com", "--password-stdin"]):
+        result = cli.invoke(args=command, input="a-long-enough-password-1\n")
+        assert result.exit_code == 1, (command, result.output)
+        assert result.output == (
+            f"Error: no database at {path}: run `flask db migrate` first\n"), command
+        assert not (tmp_path / "nonexistent-dir").exists(), command
+
+    # `make run`: migrate creates the folders and the file, then the rest works.
+    assert cli.invoke(args=["db", "migrate"]).exit_code == 0
+    assert path.is_file()
+    assert cli.invoke(args=["ensure-admin"]).exit_code == 0
+    assert cli.invoke(args=["db", "status"]).exit_code == 0
+    assert app.test_client().get("/readyz").json == {"status": "ready"}
+
+
+def test_the_missing_file_check_reaches_the_real_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/nonexistent-dir/sub/x.db"
+    result = flask(tmp_path, {"DATABASE_URL": url, **TEST_KEYS}, "db", "status")
+    assert result.returncode == 1
+    assert result.stderr == (f"Error: no database at {tmp_path}/nonexistent-dir/sub/x.db: "
+                             "run `flask db migrate` first\n")
+    assert not (tmp_path / "nonexistent-dir").exists()
+
+
+def test_a_command_that_leaves_a_transaction_open_still_fails_in_one_line(bare_app):
+    """database_errors rolls back before closing: closing never raises over the error."""
+    from deepref.cli import database_errors
+
+    db = bare_app.extensions["deepref_db"]
+    runner.migrate(db, echo=lambda line: None)  # the SQLite file exists
+
+    @bare_app.cli.command("leaky")
+    @database_errors
+    def leaky():
+        db.atomic().__enter__()  # never exited, as a buggy context manager would
+        db.execute_sql("SELECT * FROM no_such_table_here")
+
+    result = bare_app.test_cli_runner().invoke(args=["leaky"])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: database ")
+    assert "no_such_table_here" in lines[0]
+    assert lines[0].endswith(": run `flask db migrate` first")
+    assert db.is_closed() and not db.in_transaction()

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import TEST_KEYS
 from deepref.config import ConfigError, load_settings
 
 
@@ -119,3 +120,132 @@ def test_help_on_a_bad_configuration_is_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "DATABASE_POOL_MIN (9) must not exceed DATABASE_POOL_MAX (3)" in result.stderr
+
+
+# --- DATABASE_URL's query string (sslmode, sslrootcert) ---------------------------------
+
+def test_sslmode_and_sslrootcert_in_the_url_are_honoured(tmp_path):
+    from deepref.db import make_database
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here\n")
+    database = settings(
+        DATABASE_URL=f"postgresql://app:pw@db.cloud:5432/deepref?sslmode=verify-full"
+                     f"&sslrootcert={ca}").database
+    assert (database.ssl_mode, database.ssl_root_cert, database.name) == (
+        "verify-full", str(ca), "deepref")
+    params = make_database(database).connect_params
+    assert (params["sslmode"], params["sslrootcert"]) == ("verify-full", str(ca))
+    # The URL's sslmode wins over DATABASE_SSL; agreeing with DATABASE_SSL_MODE is fine.
+    assert settings(DATABASE_URL="postgresql://h/d?sslmode=require",
+                    DATABASE_SSL="false").database.ssl_mode == "require"
+    assert settings(DATABASE_URL="postgresql://h/d?sslmode=require",
+                    DATABASE_SSL_MODE="REQUIRE").database.ssl_mode == "require"
+
+
+def test_the_urls_sslmode_reaches_the_real_connection(make_app, pg_database):
+    # The test server has SSL off: honouring sslmode=require makes the connection fail.
+    app = make_app({"DATABASE_URL": f"{pg_database}?sslmode=require", **TEST_KEYS})
+    result = app.test_cli_runner().invoke(args=["db", "status"])
+    assert result.exit_code == 1
+    assert "SSL" in result.output and "pending" not in result.output, result.output
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode=verify-full&connect_timeout=3"},
+     "the query parameter 'connect_timeout' is not supported (supported: sslmode and "
+     "sslrootcert)"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?options=-csearch_path%3Dx"},
+     "the query parameter 'options' is not supported"),
+    ({"DATABASE_URL": "sqlite:////var/x.db?mode=ro"},
+     "the query parameter 'mode' is not supported (supported: none)"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode=require&sslmode=disable"},
+     "the query parameter 'sslmode' is given twice"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode"},
+     "DATABASE_URL: its query string is not name=value"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode=sometimes"},
+     "sslmode in DATABASE_URL must be one of disable, allow"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode=verify-ca"},
+     "sslmode=verify-ca in DATABASE_URL needs DATABASE_SSL_ROOT_CERT or sslrootcert"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslrootcert=/no/such/ca.pem"},
+     "sslrootcert in DATABASE_URL: no readable file at /no/such/ca.pem"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslmode=require",
+      "DATABASE_SSL_MODE": "verify-full"},
+     "DATABASE_SSL_MODE=verify-full and sslmode=require in DATABASE_URL disagree"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d?sslrootcert=/a.pem",
+      "DATABASE_SSL_ROOT_CERT": "/b.pem"},
+     "DATABASE_SSL_ROOT_CERT=/b.pem and sslrootcert=/a.pem in DATABASE_URL disagree"),
+    ({"DATABASE_URL": "postgresql://u:hunter2@h/d#fragment"}, "DATABASE_URL is not a valid URL"),
+])
+def test_a_url_query_is_validated_like_the_ssl_variables(env, message):
+    with pytest.raises(ConfigError) as error:
+        settings(**env)
+    text = error.value.format_message()
+    assert message in text
+    assert "hunter2" not in text
+
+
+def test_a_bad_url_parameter_stops_every_command_with_exit_2(tmp_path):
+    url = "postgresql://admin:hunter2-secret@127.0.0.1:1/x?sslmode=require&application_name=x"
+    result = run({"DATABASE_URL": url}, "-m", "flask", "--app", "deepref", "db", "status",
+                 cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: DATABASE_URL: the query parameter 'application_name' is not supported "
+        "(supported: sslmode and sslrootcert)."]
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DATABASE_PORT": "543two"}, "DATABASE_PORT must be a whole number, not '543two'"),
+    ({"DATABASE_PORT": "0"}, "DATABASE_PORT must be between 1 and 65535"),
+    ({"DATABASE_URL": "sqlite:////var/x.db", "DATABASE_PORT": "99999"},
+     "DATABASE_PORT must be between 1 and 65535"),
+    ({"DATABASE_SSL": "ture", "DATABASE_SSL_MODE": "require"}, "DATABASE_SSL must be true"),
+    ({"DATABASE_SSL_MODE": "verify"}, "DATABASE_SSL_MODE must be one of"),
+])
+def test_formats_are_checked_even_when_sqlite_is_used(env, message):
+    with pytest.raises(ConfigError) as error:
+        settings(**env)
+    assert message in error.value.format_message()
+
+
+# --- .env that cannot be read --------------------------------------------------------------
+
+def test_an_unparsable_dotenv_line_stops_with_its_file_and_line(tmp_path):
+    from deepref.config import read_environment
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('# comment\nDATABASE_URL=postgresql://u:hunter2@db/x\n'
+                      'DATABASE_PASSWORD="hunter2 unterminated\nOTHER=1\n')
+    with pytest.raises(ConfigError) as error:
+        read_environment(dotenv)
+    text = error.value.format_message()
+    assert text.startswith(f"{dotenv} line 3 cannot be parsed: write NAME=value")
+    assert "hunter2" not in text
+
+    dotenv.write_text("A=1\nnot a setting\n")
+    with pytest.raises(ConfigError, match=r"\.env line 2 cannot be parsed"):
+        read_environment(dotenv)
+
+
+def test_a_dotenv_that_is_not_utf8_stops_with_one_line(tmp_path):
+    from deepref.config import read_environment
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(b"A=1\nB=2\nNAME=caf\xe9\n")
+    with pytest.raises(ConfigError) as error:
+        read_environment(dotenv)
+    assert error.value.exit_code == 2
+    assert error.value.format_message() == (
+        f"{dotenv} line 3 is not UTF-8 text: save the file as UTF-8.")
+
+
+def test_flask_commands_stop_on_a_bad_dotenv_instead_of_using_sqlite(tmp_path, pg_database):
+    (tmp_path / ".env").write_text(f'DATABASE_POOL_MIN=1\nDATABASE_URL="{pg_database}\n')
+    result = run(TEST_KEYS, "-m", "flask", "--app", "deepref", "db", "status", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Error: .env line 2 cannot be parsed" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    # Flask's own .env loading warns first (python-dotenv's line); nothing else is said.
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr

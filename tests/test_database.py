@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import subprocess
+import sys
 
 from deepref.db import warm_pool
+from deepref.migrate import HISTORY_TABLE
 from deepref.models import User
 
 
-def test_sql_logging_shows_statements_but_never_values(make_app, env, caplog):
-    app = make_app({**env, "DATABASE_LOGGING": "true"})
-    from deepref import migrate as runner
+def flask(cwd, env, *args, stdin=""):
+    """A real `flask --app deepref` process with only `env` as configuration."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FLASK_"))}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "deepref", *args],
+                          cwd=cwd, env={**base, **env}, input=stdin, capture_output=True,
+                          text=True, timeout=60)
 
-    runner.migrate(app.extensions["deepref_db"], echo=lambda line: None)
-    with caplog.at_level(logging.DEBUG, logger="peewee"):
-        User.create(email="logged@example.com", password_hash="scrypt:SECRET-HASH-VALUE")
-    text = caplog.text
-    assert 'INSERT INTO "users"' in text
-    assert "SECRET-HASH-VALUE" not in text and "logged@example.com" not in text
+
+def test_sql_logging_writes_statements_to_stderr_but_never_values(app, env, db, tmp_path):
+    """Real output, not a pytest log capture: peewee's own NullHandler must not hide it."""
+    logged = {**env, "DATABASE_LOGGING": "true"}
+    status = flask(tmp_path, logged, "db", "status")
+    assert status.returncode == 0, status.stderr
+    assert f" SQL SELECT name, migrated_at FROM {HISTORY_TABLE} ORDER BY id" in status.stderr
+    assert "SQL" not in status.stdout
+
+    password = "a-long-enough-password-1"
+    created = flask(tmp_path, logged, "create-admin", "logged@example.com",
+                    "--password-stdin", stdin=f"{password}\n")
+    assert created.returncode == 0, created.stderr
+    assert 'SQL INSERT INTO "users"' in created.stderr
+    stored_hash = User.get(User.email == "logged@example.com").password_hash
+    for value in ("logged@example.com", stored_hash, password):
+        assert value not in created.stderr
 
 
 def test_sqlite_enforces_foreign_keys_on_every_connection(make_app, env, sqlite_database):

@@ -71,3 +71,51 @@ def test_missing_keys_stop_start_up_before_any_worker():
     output = start_and_fail(env)
     assert "Error: deepref: configuration error: SECRET_KEY must be set" in output
     assert "Booting worker" not in output
+
+
+def refused(env: dict[str, str], cwd=ROOT) -> str:
+    """gunicorn stopped by gunicorn.conf.py itself (before any app or database): stderr."""
+    done = subprocess.run(
+        [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("GUNICORN_LOG_LEVEL", "verbose",
+     "GUNICORN_LOG_LEVEL must be one of debug, info, warning, error, critical, not 'verbose'."),
+    ("GUNICORN_BIND", "127.0.0.1:80o0",
+     "GUNICORN_BIND: '127.0.0.1:80o0' is not host:port (a port from 1 to 65535) "
+     "or unix:/path/to.sock."),
+    ("GUNICORN_BIND", "127.0.0.1:8000,0.0.0.0:70000", "GUNICORN_BIND: '0.0.0.0:70000' is not"),
+    ("GUNICORN_BIND", "localhost", "GUNICORN_BIND: 'localhost' is not host:port"),
+    ("GUNICORN_BIND", "::1:8000", "GUNICORN_BIND: '::1:8000' is not host:port"),
+    ("GUNICORN_BIND", "unix:", "GUNICORN_BIND: unix: needs a socket path"),
+])
+def test_a_bad_log_level_or_bind_address_stops_start_up_in_one_line(variable, value, message):
+    line = refused({**nowhere_env(), variable: value})
+    assert line.startswith(f"deepref: configuration error: {message}")
+
+
+def test_every_documented_bind_and_log_level_form_is_accepted(tmp_path, monkeypatch):
+    import runpy
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:8000, [::1]:8001,unix:/run/d.sock,fd://3")
+    monkeypatch.setenv("GUNICORN_LOG_LEVEL", "WARNING")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == ["127.0.0.1:8000", "[::1]:8001", "unix:/run/d.sock", "fd://3"]
+    assert settings["loglevel"] == "warning"
+
+
+def test_a_dotenv_line_gunicorn_cannot_parse_stops_start_up(tmp_path):
+    (tmp_path / ".env").write_text(f'GUNICORN_WORKERS=2\nDATABASE_PASSWORD="{PASSWORD}\n')
+    env = nowhere_env()
+    del env["DATABASE_PASSWORD"]
+    line = refused(env, cwd=tmp_path)
+    assert line == ("deepref: configuration error: .env line 2 cannot be parsed: write "
+                    "NAME=value, and quote a value holding spaces, quotes or #.")

@@ -213,3 +213,31 @@ def test_an_invalid_prompt_key_is_refused_without_echoing_it(make_app, sqlite_da
     assert message.startswith(
         "PROMPT_ENCRYPTION_KEYS: key 2 of 2 is not a valid Fernet key")
     assert bad not in message and good not in message
+
+
+def test_a_lock_that_fails_leaves_no_transaction_open(bare_app, backend):
+    """The PostgreSQL table lock failing (no table yet) must roll back, not leak a BEGIN."""
+    import peewee as pw
+
+    from deepref.crypto import exclusive_transaction
+
+    db = bare_app.extensions["deepref_db"]
+    runner.migrate(db, target="001", echo=lambda line: None)  # ai_prompts comes with 002
+    with pytest.raises(pw.DatabaseError, match="ai_prompts"):
+        with exclusive_transaction(AIPrompt):
+            AIPrompt.select().count()
+    assert not db.in_transaction()
+    db.close()  # peewee refuses this inside a transaction
+
+
+def test_rotating_on_an_unmigrated_database_is_one_line(bare_app, backend):
+    runner.migrate(bare_app.extensions["deepref_db"], target="001", echo=lambda line: None)
+    result = bare_app.test_cli_runner().invoke(args=["rotate-prompt-key"])
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1
+    missing = ('relation "ai_prompts" does not exist' if backend == "postgres"
+               else "no such table: ai_prompts")
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: database "), result.output
+    assert lines[0].endswith(f"{missing}: run `flask db migrate` first")
+    assert bare_app.extensions["deepref_db"].is_closed()

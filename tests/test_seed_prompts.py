@@ -237,3 +237,26 @@ def test_bad_usage_and_missing_seeds(runner_cli, app, tmp_path, backend):
     app.config["SEEDS_DIR"] = str(tmp_path / "nowhere")
     result = seed(runner_cli)
     assert result.exit_code == 1 and "no seed files (*.toml) found in" in result.output
+
+
+def test_seeding_an_unmigrated_database_is_one_line_not_a_traceback(bare_app, env, tmp_path,
+                                                                     backend):
+    """The real command line, as an operator who forgot `flask db migrate` sees it."""
+    import os
+    import subprocess
+    import sys
+
+    from deepref import migrate as runner
+
+    runner.migrate(bare_app.extensions["deepref_db"], target="001", echo=lambda line: None)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FLASK_"))}
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "deepref", "seed-prompts"],
+                          cwd=tmp_path, env={**base, **env}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    missing = ('database error: relation "ai_prompts" does not exist' if backend == "postgres"
+               else "no such table: ai_prompts")
+    assert done.stderr.startswith("Error: database ")
+    assert done.stderr.endswith(f"{missing}: run `flask db migrate` first\n"), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
