@@ -10,6 +10,7 @@ from flask import Flask
 from deepref.config import load_settings, read_environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,6 +36,8 @@ def _build(config: dict) -> Flask:
                 template_folder=str(TEMPLATES))
     settings = load_settings(read_environment() if env is None else env, app.instance_path)
     app.config["DEEPREF"] = settings
+    # No form of the console comes near this; a bigger body is refused (413) unread.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config.update(config)
 
     from deepref import admin, auth, cli, db, deploy, errors, health, keys, prompts_cli

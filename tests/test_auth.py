@@ -367,6 +367,14 @@ def test_a_demoted_admins_sessions_stay_ended_after_re_promotion(client, admin, 
     assert not signed_in(thief)
 
 
+def test_oversized_request_bodies_are_refused_unread(client):
+    from deepref import MAX_REQUEST_BYTES
+
+    response = client.post("/login", data=b"x" * (MAX_REQUEST_BYTES + 1),
+                           content_type="application/octet-stream")
+    assert response.status_code == 413
+
+
 # CSRF ----------------------------------------------------------------------------------
 
 def test_state_changing_requests_without_a_csrf_token_are_refused(client, admin):
