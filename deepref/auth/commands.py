@@ -105,8 +105,8 @@ def ensure_admin_command():
     set_admin(DEFAULT_ADMIN_EMAIL, password)
     click.echo(
         "Created an admin account for this local SQLite database. The password is shown\n"
-        "only this once; change it with `flask create-admin "
-        f"{DEFAULT_ADMIN_EMAIL}`.\n"
+        "only this once; change it with\n"
+        f"`.venv/bin/flask --app deepref create-admin {DEFAULT_ADMIN_EMAIL}`.\n"
         f"  email:    {DEFAULT_ADMIN_EMAIL}\n"
         f"  password: {password}"
     )
