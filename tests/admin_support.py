@@ -252,3 +252,21 @@ def make_finetune(interaction, **fields) -> AIFinetuneDataset:
 
 def hours_ago(hours: float) -> dt.datetime:
     return utcnow() - dt.timedelta(hours=hours)
+
+
+def reference_form(owner, **changes):
+    """The fields of a valid new reference of `owner`, with `changes`."""
+    return {"seeker": str(owner.id), "referrer": "", "referrer_name": "Rita Ref",
+            "referrer_email": "rita@acme.example", "company": "Typed Company", "role": "CTO",
+            "relationship": "", "format": "text", "status": "pending", "content": "",
+            "media_url": "", "responses": "{}", "rcs_score": "", "expiry_date": "",
+            "submitted_at": "", **changes}
+
+
+def refused(response, *messages):
+    """The form came back (200) with every message (nothing was written)."""
+    body = text(response)
+    assert response.status_code == 200, body[:1000]
+    for message in messages:
+        assert message in body, (message, body[:3000])
+    return body

@@ -11,7 +11,7 @@ import pytest
 from admin_support import (  # noqa: F401  (fixtures)
     admin_user, app, backend, client, console, db, make_bundle, make_finetune, make_interaction,
     make_kyc, make_prompt, make_reference, make_session, make_user, password_hash, post, text,
-    token, version,
+    reference_form, refused, token, version,
 )
 from werkzeug.test import encode_multipart
 
@@ -22,23 +22,6 @@ from deepref.models.core import new_share_token
 
 NUL_FORM_ERROR = "This contains a NUL character, which cannot be stored."
 TOKEN_ALPHABET = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-
-
-def reference_form(owner, **changes):
-    return {"seeker": str(owner.id), "referrer": "", "referrer_name": "Rita Ref",
-            "referrer_email": "rita@acme.example", "company": "Typed Company", "role": "CTO",
-            "relationship": "", "format": "text", "status": "pending", "content": "",
-            "media_url": "", "responses": "{}", "rcs_score": "", "expiry_date": "",
-            "submitted_at": "", **changes}
-
-
-def refused(response, *messages):
-    """The form came back (200) with every message."""
-    body = text(response)
-    assert response.status_code == 200, body[:1000]
-    for message in messages:
-        assert message in body, (message, body[:3000])
-    return body
 
 
 HUGE = "999999999999999999999999"

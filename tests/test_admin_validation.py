@@ -6,28 +6,12 @@ from __future__ import annotations
 import pytest
 from admin_support import (  # noqa: F401  (fixtures)
     admin_user, app, backend, client, console, db, make_bundle, make_finetune, make_interaction,
-    make_prompt, make_reference, make_session, make_user, password_hash, post, text, version,
+    make_prompt, make_reference, make_session, make_user, password_hash, post, reference_form,
+    refused, text, version,
 )
 
 from deepref.admin.base import AdminModelView
 from deepref.models import AIPrompt, AISession, AuditLog, Bundle, Reference, User
-
-
-def reference_form(owner, **changes):
-    return {"seeker": str(owner.id), "referrer": "", "referrer_name": "Rita Ref",
-            "referrer_email": "rita@acme.example", "company": "Typed Company", "role": "CTO",
-            "relationship": "", "format": "text", "status": "pending", "content": "",
-            "media_url": "", "responses": "{}", "rcs_score": "", "expiry_date": "",
-            "submitted_at": "", **changes}
-
-
-def refused(response, *messages):
-    """The form came back (200) with every message, and nothing was written."""
-    body = text(response)
-    assert response.status_code == 200, body[:1000]
-    for message in messages:
-        assert message in body, (message, body[:3000])
-    return body
 
 
 REFERENCE_CASES = [
