@@ -101,7 +101,8 @@ def test_a_session_cannot_end_before_it_started(db):
 
 
 def test_unique_constraints(db):
-    seeker = make_user("one@example.com")
+    seeker = make_user(" One@Example.com ")
+    assert User.get_by_id(seeker.id).email == "one@example.com"  # stored lower-case
     assert rejected(db, lambda: User.create(email="ONE@example.com"))
     bundle = Bundle.create(seeker=seeker, title="b")
     assert rejected(db, lambda: Bundle.create(seeker=seeker, title="c",
