@@ -279,6 +279,29 @@ def test_five_failures_for_one_email_lock_it_even_with_the_right_password(client
     assert login(client, "else@example.com", ip="10.2.0.1").status_code == 200
 
 
+def test_a_parallel_burst_gets_no_more_than_five_guesses(auth_app, admin):
+    import threading
+
+    clients = [auth_app.test_client() for _ in range(12)]
+    forms = [{"email": admin.email, "password": f"guess {n}", "csrf_token": csrf_token(c)}
+             for n, c in enumerate(clients)]
+    start, statuses = threading.Barrier(len(clients)), []
+
+    def attempt(client, form, n):
+        start.wait()
+        response = client.post("/login", data=form, environ_base={"REMOTE_ADDR": f"10.7.0.{n}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt, args=(c, f, n))
+               for n, (c, f) in enumerate(zip(clients, forms))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [200] * 5 + [429] * 7
+    assert LoginAttempt.select().count() == 5
+
+
 def test_five_failures_from_one_address_lock_it(client, admin):
     for attempt in range(5):
         login(client, f"user{attempt}@example.com", "wrong password!", ip="192.0.2.7")

@@ -3,17 +3,18 @@ WINDOW, every further attempt is refused until the window has passed.
 
 Attempts are stored (login_attempts) so the count holds across workers. Attempts made
 while locked are not recorded: the lock ends WINDOW after the failures that caused it,
-whatever is tried meanwhile. Parallel requests may each see LIMIT - 1 and all proceed;
-that lets a handful more through at most, which is acceptable for a rate limit.
+whatever is tried meanwhile. Attempts for one email are serialised (`one_at_a_time`),
+so a burst of parallel requests cannot all see LIMIT - 1 and all get a guess.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 
 from deepref.models.auth import LoginAttempt
-from deepref.models.fields import utcnow
+from deepref.models.fields import is_postgres, utcnow
 
 LIMIT = 5
 WINDOW = dt.timedelta(minutes=15)
@@ -23,6 +24,23 @@ IP_MAX_LENGTH = 64
 def _key(email: str, ip: str | None) -> tuple[str, str]:
     email_field = LoginAttempt.email.max_length
     return email[:email_field], (ip or "unknown")[:IP_MAX_LENGTH]
+
+
+@contextlib.contextmanager
+def one_at_a_time(email: str):
+    """A transaction in which no other sign-in for `email` is checked or counted.
+
+    PostgreSQL: a transaction-scoped advisory lock on the email; SQLite: the write lock.
+    """
+    db = LoginAttempt._meta.database
+    if not is_postgres(db):
+        with db.atomic(lock_type="IMMEDIATE"):
+            yield
+        return
+    with db.atomic():
+        db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                       (f"deepref-login:{_key(email, None)[0]}",))
+        yield
 
 
 def retry_after(email: str, ip: str | None, now: dt.datetime | None = None) -> int:

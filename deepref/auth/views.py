@@ -36,16 +36,17 @@ def login():
     email = passwords.normalise_email(request.form.get("email", ""))
     password = request.form.get("password", "")
     ip = request.remote_addr
-    wait = throttle.retry_after(email, ip)
-    if wait:
-        minutes = max(1, -(-wait // 60))
-        message = LOCKED.format(minutes=minutes, s="" if minutes == 1 else "s")
-        return _form(429, message, email, {"Retry-After": str(wait)})
-    user = User.get_or_none(User.email == email) if email else None
-    valid = passwords.verify_password(user.password_hash if user else None, password)
-    if not (valid and user.is_active and user.role == "admin"):
-        throttle.record_failure(email, ip)
-        return _form(200, REFUSED, email)
+    with throttle.one_at_a_time(email):
+        wait = throttle.retry_after(email, ip)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            message = LOCKED.format(minutes=minutes, s="" if minutes == 1 else "s")
+            return _form(429, message, email, {"Retry-After": str(wait)})
+        user = User.get_or_none(User.email == email) if email else None
+        valid = passwords.verify_password(user.password_hash if user else None, password)
+        if not (valid and user.is_active and user.role == "admin"):
+            throttle.record_failure(email, ip)
+            return _form(200, REFUSED, email)
     log_in(user)
     return _go_to(request.form.get("next"))
 
