@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import g, jsonify, redirect, request, session, url_for
 
+from deepref.errors import wants_json  # noqa: F401  (also used by auth.security)
 from deepref.models import AdminSession, User
 from deepref.models.fields import utcnow
 
@@ -110,14 +111,6 @@ def is_protected(path: str) -> bool:
 def _is_public_asset() -> bool:
     endpoint = request.endpoint or ""
     return request.path.startswith(PUBLIC_PATH_PREFIX) and endpoint.endswith(PUBLIC_ENDPOINT_SUFFIX)
-
-
-def wants_json() -> bool:
-    """True for scripted requests: XHR, or an Accept header preferring JSON over HTML."""
-    if request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest":
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
 
 
 def safe_next(target: str | None) -> str:
