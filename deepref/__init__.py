@@ -10,6 +10,9 @@ from flask import Flask
 from deepref.config import load_settings, read_environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The console's own script, beside Flask-Admin's assets (/admin/static/...).
+STATIC = TEMPLATES.parent / "static"
+STATIC_URL = "/admin/static/deepref"
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
@@ -33,7 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
 def _build(config: dict) -> Flask:
     env = config.pop("ENV", None)
     app = Flask(__name__, instance_path=config.pop("INSTANCE_PATH", None),
-                template_folder=str(TEMPLATES))
+                template_folder=str(TEMPLATES), static_folder=str(STATIC),
+                static_url_path=STATIC_URL)
     settings = load_settings(read_environment() if env is None else env, app.instance_path)
     app.config["DEEPREF"] = settings
     # No form of the console comes near this; a bigger body is refused (413) unread.

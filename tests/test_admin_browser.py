@@ -1,13 +1,18 @@
 """The console in a real browser: Debian's headless Chromium driven by Playwright, against
 a real HTTP server (werkzeug, threaded, on a free loopback port) over SQLite.
 
-Sign in, create a reference (choosing its seeker through the type-ahead lookup), find it
-by search, edit it, delete it through the confirmation page, sign out. A screenshot of
-the references list is saved in test-output/.
+Sign in, add a filter, create a reference (choosing its seeker through the type-ahead
+lookup), find it by search, edit it, add a reference row to a bundle, run a bulk action
+(cancelled, then confirmed), delete through the confirmation page, sign out. A screenshot
+of the references list is saved in test-output/.
+
+The whole run is under the real Content-Security-Policy (no inline event handlers, no
+javascript: URLs): any violation the browser reports fails the test.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -17,9 +22,10 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 import conftest
+from admin_support import make_bundle, make_finetune, make_interaction, make_prompt, make_session
 from deepref import create_app
 from deepref import migrate as runner
-from deepref.models import AuditLog, Reference, User
+from deepref.models import AIFinetuneDataset, AuditLog, Reference, User
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,6 +33,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 EMAIL, PASSWORD = "browser-admin@example.com", "a long browser passphrase"
 TIMEOUT_MS = 10_000
+# Reports every CSP violation on the console, whatever the browser logs itself.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI} (${e.sample})`));
+"""
 
 
 @pytest.fixture
@@ -37,7 +48,9 @@ def server(tmp_path):
     database = app.extensions["deepref_db"]
     runner.migrate(database, echo=lambda line: None)
     User.create(email=EMAIL, role="admin", password_hash=generate_password_hash(PASSWORD))
-    User.create(email="jane.seeker@example.com")
+    jane = User.create(email="jane.seeker@example.com")
+    make_bundle(jane, title="Jane's bundle")
+    make_finetune(make_interaction(make_session(jane), make_prompt()))
     database.close()
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -60,14 +73,20 @@ def page():
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
+            page.add_init_script(REPORT_CSP_VIOLATIONS)
             yield page
         finally:
             browser.close()
 
 
+def is_csp_violation(text: str) -> bool:
+    return text.startswith(("CSP violation", "Refused to")) or "Content Security Policy" in text
+
+
 def test_sign_in_create_search_edit_delete_sign_out(server, page):
-    errors = []
+    errors, violations, dialogs = [], [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: is_csp_violation(msg.text) and violations.append(msg.text))
 
     # Anonymous: sent to the sign-in page; sign in.
     page.goto(f"{server}/admin/reference/")
@@ -77,6 +96,17 @@ def test_sign_in_create_search_edit_delete_sign_out(server, page):
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{server}/admin/reference/")
     expect(page.locator("#signed-in-as")).to_have_text(EMAIL)
+
+    # Filter: the dropdown's item adds a filter row, Apply puts it in the URL.
+    page.click("text=Add Filter")
+    page.click(".field-filters a.filter:has-text('Status')")
+    expect(page.locator("table.filters tr")).to_have_count(1)
+    page.click("#filter_form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"flt\d+_status_equals="))
+    # Flask-Admin's tab links are href="javascript:void(0)": never followed (nor refused).
+    page.click("a.nav-link.active:has-text('List')")
+    expect(page).to_have_url(re.compile(r"flt\d+_status_equals="))
+    page.goto(f"{server}/admin/reference/")
 
     # Create: the seeker is chosen by typing part of the email into the lookup.
     page.click("text=Create")
@@ -120,9 +150,36 @@ def test_sign_in_create_search_edit_delete_sign_out(server, page):
     assert [e.action for e in AuditLog.select().order_by(AuditLog.created_at)] == [
         "create", "update", "delete"]
 
+    # Bundle edit: the inline "Add" button adds a reference row; its remove link asks first.
+    page.goto(f"{server}/admin/bundle/")
+    page.click("table.model-list a[title='Edit Record']")
+    rows = page.locator("#reference_links .inline-field-list > .inline-field")
+    expect(rows).to_have_count(0)
+    page.click("#reference_links-button")
+    expect(rows).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#reference_links .inline-remove-field")
+    expect(rows).to_have_count(0)
+
+    # Bulk action on fine-tune datasets: cancelled, nothing changes; confirmed, it runs.
+    page.goto(f"{server}/admin/aifinetunedataset/")
+    page.check("input.action-checkbox")
+    for answer in ("dismiss", "accept"):
+        page.once("dialog", lambda dialog, answer=answer: (
+            dialogs.append(dialog.message), getattr(dialog, answer)()))
+        page.click("text=With selected")
+        page.click("a[data-model-action='include']")
+        if answer == "dismiss":
+            expect(page.locator("input.action-checkbox")).to_be_checked()
+            assert not AIFinetuneDataset.get().included_in_training
+    expect(page.locator(".alert-success")).to_contain_text("1 example(s) included in training")
+    assert AIFinetuneDataset.get().included_in_training
+    assert dialogs == ["Include the selected examples in training?"] * 2
+
     # Sign out.
     page.click("text=Sign out")
     expect(page).to_have_url(f"{server}/login")
     page.goto(f"{server}/admin/")
     expect(page).to_have_url(f"{server}/login?next=/admin/")
     assert errors == [], errors
+    assert violations == [], violations

@@ -1,15 +1,15 @@
 """Security plumbing for every response: cookies, CSRF (Flask-WTF), headers, CSP.
 
 Content-Security-Policy, and why it is shaped so:
-- `<script>` elements (script-src-elem) must come from this site or carry the
-  per-request nonce: an injected `<script>` does not run. Flask-Admin adds the nonce to
-  its own tags when built with `Admin(csp_nonce_generator=deepref.auth.csp_nonce)`.
-  The only `javascript:` URL allowed is Flask-Admin's `javascript:void(0)` (by hash).
-- Inline event handlers (script-src-attr) stay allowed: Flask-Admin 2.2's templates use
-  `onclick=` for the delete confirmation, bulk actions and inline "Add" buttons, with
-  per-view values that no fixed hash list can cover. Browsers without CSP level 3 fall
-  back to script-src, which therefore carries no nonce (a nonce disables
-  'unsafe-inline' there and would break those buttons).
+- Scripts (script-src) come from this site or carry the per-request nonce: an injected
+  `<script>` does not run. Flask-Admin adds the nonce to its own tags when built with
+  `Admin(csp_nonce_generator=deepref.auth.csp_nonce)`. No 'unsafe-inline', so browsers
+  with only CSP level 2 are as strict as the others.
+- No inline event handlers (script-src-attr 'none') and no `javascript:` URLs: an
+  injected `<img onerror=...>` does not run. The Flask-Admin templates that used
+  `onclick=` are overridden in templates/admin/ with data-* attributes, and
+  static/admin.js (loaded with the nonce) does the clicking; it also keeps Flask-Admin's
+  remaining `href="javascript:void(0)"` links from being followed.
 - Styles: 'unsafe-inline' because select2, x-editable and the date picker build
   elements with style attributes.
 - No other origin is allowed for anything; no plugins, no <base>, no framing, forms
@@ -18,9 +18,7 @@ Content-Security-Policy, and why it is shaped so:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import secrets
 
 from flask import g, has_request_context, jsonify, render_template, request
@@ -32,19 +30,10 @@ from deepref.auth.session import PUBLIC_PATH_PREFIX, is_protected, wants_json
 SESSION_LIFETIME = dt.timedelta(hours=8)  # idle timeout: refreshed on each request
 csrf = CSRFProtect()
 
-
-def _script_hash(source: str) -> str:
-    digest = hashlib.sha256(source.encode()).digest()
-    return f"'sha256-{base64.b64encode(digest).decode()}'"
-
-
-# Flask-Admin's links and tabs use href="javascript:void(0)": allow exactly that script.
-JAVASCRIPT_VOID = _script_hash("javascript:void(0)")
 CSP = (
     "default-src 'self'; "
-    "script-src 'self' 'unsafe-inline'; "
-    "script-src-elem 'self' 'unsafe-hashes' " + JAVASCRIPT_VOID + "{nonce}; "
-    "script-src-attr 'unsafe-inline'; "
+    "script-src 'self'{nonce}; "
+    "script-src-attr 'none'; "
     "style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; "
     "font-src 'self' data:; "
