@@ -18,6 +18,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from deepref import migrate as runner
 from deepref import schema_check
 from deepref.db import first_line, release, require_database_file
+from deepref.deploy import migrations_dir
 
 db_group = AppGroup("db", help="Apply, roll back, inspect and generate migrations.")
 
@@ -27,7 +28,7 @@ def _database() -> pw.Database:
 
 
 def _directory() -> Path:
-    return Path(current_app.config.get("MIGRATIONS_DIR", runner.MIGRATIONS_DIR))
+    return migrations_dir(current_app)
 
 
 # What SQLite and PostgreSQL say about a table that migrations have not created yet.
