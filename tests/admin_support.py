@@ -144,7 +144,7 @@ def admin_user(db, password_hash):
     return User.create(id=ADMIN_ID, email=ADMIN_EMAIL, role="admin", password_hash=password_hash)
 
 
-_signed_in_cookies: dict[str, str] = {}  # backend -> session cookie of the admin
+_signed_in_once: set[str] = set()  # backends whose admin signed in through the form
 
 
 @pytest.fixture
@@ -156,11 +156,11 @@ def anon(app):
 def client(app, admin_user, backend):
     """A test client signed in through the real /login form (once per backend)."""
     client = app.test_client()
-    if backend not in _signed_in_cookies:
+    if backend not in _signed_in_once:
         response = client.post("/login", data={
             "email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token(client, "/login")})
         assert response.status_code == 302, response.data[:500]
-        _signed_in_cookies[backend] = "signed in through the form once"
+        _signed_in_once.add(backend)
         return client
     # Sessions are server-side rows, emptied with every table after each test: open a
     # new one for this test without paying for another password hash check.
