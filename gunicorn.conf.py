@@ -25,7 +25,7 @@ def _refuse(message: str) -> NoReturn:
 try:
     _env = read_environment()
 except ConfigError as exc:  # e.g. a .env line that cannot be parsed
-    _refuse(exc.format_message())
+    _refuse(exc.message)
 
 
 def _number(name: str, default: int, minimum: int = 1) -> int:
@@ -109,10 +109,10 @@ def on_starting(server):
     lock (several servers starting at once apply each revision once). Every connection
     it opened is then closed, before the fork; the workers are told not to migrate again.
     """
-    from click import ClickException
-
     from deepref import create_app
     from deepref.config import ConfigError
+    from deepref.db import database
+    from deepref.exceptions import DeeprefError
 
     # deepref's own log lines (migrations, database outages) go where gunicorn's go;
     # the workers inherit this through the fork.
@@ -121,34 +121,30 @@ def on_starting(server):
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        app = create_app()
+        create_app()
     except ConfigError as exc:  # gunicorn prints "Error: <message>" and exits 1
-        raise RuntimeError(f"deepref: configuration error: {exc.format_message()}") from None
-    except ClickException as exc:  # StartupError, MigrationError
-        raise RuntimeError(f"deepref: {exc.format_message()}") from None
-    database = app.extensions["deepref_db"]
-    if not database.is_closed():
-        database.close()
-    if hasattr(database, "close_all"):
-        database.close_all()
+        raise RuntimeError(f"deepref: configuration error: {exc.message}") from None
+    except DeeprefError as exc:  # StartupError, MigrationError
+        raise RuntimeError(f"deepref: {exc.message}") from None
+    database.shut()
     os.environ["DATABASE_MIGRATIONS_RUN"] = "false"
 
 
 def post_worker_init(worker):
     """In each worker, after the app is loaded: open DATABASE_POOL_MIN connections."""
-    from deepref.db import warm_pool
+    from deepref.db import database
 
-    app = worker.wsgi
-    if "deepref_db" not in getattr(app, "extensions", {}):
+    config = getattr(worker.wsgi, "config", {})
+    if "DEEPREF" not in config:
         return  # not a deepref app (or wrapped): nothing to warm
-    count = app.config["DEEPREF"].database.pool_min
-    warmed = warm_pool(app.extensions["deepref_db"], count)
+    count = config["DEEPREF"].database.pool_min
+    warmed = database.warm(count)
     worker.log.info("worker %s: %d of %d database connection(s) warm", worker.pid, warmed, count)
 
 
 def worker_exit(server, worker):
     """Say goodbye to PostgreSQL instead of leaving its sessions to time out."""
-    app = getattr(worker, "wsgi", None)
-    database = getattr(app, "extensions", {}).get("deepref_db")
-    if database is not None and hasattr(database, "close_all"):
-        database.close_all()
+    from deepref.db import database
+
+    if database.obj is not None:
+        database.shut()

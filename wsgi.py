@@ -9,6 +9,6 @@ from deepref.deploy import StartupError
 try:
     app = create_app()
 except ConfigError as exc:
-    sys.exit(f"deepref: configuration error: {exc.format_message()}")
+    sys.exit(f"deepref: configuration error: {exc.message}")
 except StartupError as exc:  # DATABASE_MIGRATIONS_RUN=true and they cannot be applied
-    sys.exit(f"deepref: {exc.format_message()}")
+    sys.exit(f"deepref: {exc.message}")

@@ -31,8 +31,10 @@ import peewee as pw
 
 from deepref import create_app
 from deepref import migrate as runner
+from deepref.cli.errors import as_click
 from deepref.config import ConfigError, load_settings, read_environment
-from deepref.db import first_line
+from deepref.db import database, first_line
+from deepref.exceptions import DeeprefError
 from deepref.models import AIPrompt
 
 # Rows at --scale 1.0. KYC documents (about 1.6 per user past `pending`) and bundle links
@@ -826,8 +828,11 @@ def report(db) -> None:
 def open_database(database_url: str):
     """The app (so model fields get their configuration) and its connected database."""
     env = {**read_environment(), "DATABASE_URL": database_url}
-    settings = load_settings(env, Path.cwd() / "instance").database
-    if not settings.is_postgres:
+    try:
+        settings = load_settings(env, Path.cwd() / "instance").database
+    except ConfigError as exc:
+        raise as_click(exc) from None
+    if settings.engine != "postgresql":
         raise Refused(
             "SQLite is not supported: the generator builds millions of rows inside "
             "PostgreSQL (generate_series, jsonb, transactional DDL). Give a postgresql:// URL."
@@ -836,11 +841,11 @@ def open_database(database_url: str):
     try:
         app = create_app({"ENV": env})
     except ConfigError as exc:
-        raise ConfigError(
+        raise as_click(ConfigError(
             f"{exc.message} (the generator reads the environment and .env as the app does; "
-            "use the keys of the server that will read this data)") from None
+            "use the keys of the server that will read this data)")) from None
     try:
-        db = app.extensions["deepref_db"]
+        db = database.obj
         db.connect(reuse_if_open=True)
     except (pw.OperationalError, pw.InterfaceError) as exc:
         message = first_line(exc)
@@ -906,16 +911,15 @@ def main(database_url, scale, seed, anchor, append, apply_migrations):
                     db.execute_sql(f'VACUUM (ANALYZE) "{table}"')
             report(db)
             click.echo(f"Done in {progress.elapsed()}.")
+    except DeeprefError as exc:  # e.g. --migrate and a revision fails
+        raise as_click(exc) from None
     except (KeyboardInterrupt, pw.DatabaseError, pw.InterfaceError) as exc:
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else first_line(exc)
         kept = ("the data is in place, but VACUUM ANALYZE did not finish: run it by hand"
                 if committed else "no rows were written")
         raise click.ClickException(f"{where}: {what} ({kept}).") from None
     finally:
-        if not db.is_closed():
-            db.close()
-        if hasattr(db, "close_all"):
-            db.close_all()
+        db.shut()
 
 
 if __name__ == "__main__":

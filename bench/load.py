@@ -297,10 +297,11 @@ def prepare(database_url: str, env: dict[str, str], password: str, rng: random.R
     """Check the data set, (re)set the bench admin; sample references and search terms."""
     from deepref import create_app
     from deepref import migrate as runner
-    from deepref.auth.commands import set_admin
+    from deepref.auth.admins import set_admin
+    from deepref.db import database
 
     app = create_app({"ENV": env})
-    db = app.extensions["deepref_db"]
+    db = database.obj
     try:
         with app.app_context():
             pending = [s.name for s in runner.status(db) if not s.applied_at]
@@ -363,9 +364,10 @@ def stop(process: subprocess.Popen) -> None:
 def lost_writes(env: dict[str, str], acknowledged: dict[str, str]) -> list[str]:
     """Acknowledged edits whose value is not in the database."""
     from deepref import create_app
+    from deepref.db import database
 
-    app = create_app({"ENV": env})
-    db = app.extensions["deepref_db"]
+    create_app({"ENV": env})
+    db = database.obj
     try:
         ids = list(acknowledged)
         found = {}
@@ -475,8 +477,8 @@ def main(database_url, duration, warm_up, clients, workers, threads, mix, seed, 
     try:
         settings = load_settings(env, ROOT / "instance").database
     except ConfigError as exc:
-        raise click.ClickException(exc.format_message()) from None
-    if not settings.is_postgres:
+        raise click.ClickException(exc.message) from None
+    if settings.engine != "postgresql":
         raise click.ClickException("the load benchmark runs against PostgreSQL only")
     click.echo(f"Preparing {settings.describe()}...")
     ids, terms = prepare(database_url, env, password, rng)

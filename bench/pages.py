@@ -37,7 +37,8 @@ from cryptography.fernet import Fernet  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from deepref import create_app  # noqa: E402
-from deepref.auth.commands import set_admin  # noqa: E402
+from deepref.auth.admins import set_admin  # noqa: E402
+from deepref.db import database  # noqa: E402
 from deepref.config import ConfigError, read_environment  # noqa: E402
 
 BENCH_ADMIN = "bench-admin@deepref.example.com"
@@ -167,21 +168,21 @@ def main(database_url, runs, warmup):
         app = create_app({"ENV": {"DATABASE_URL": database_url, **env},
                           "INSTANCE_PATH": str(Path.cwd() / "instance")})
     except ConfigError as exc:
-        raise click.ClickException(exc.format_message()) from None
-    database = app.extensions["deepref_db"]
-    if not database.__class__.__name__.startswith("Pooled"):
+        raise click.ClickException(exc.message) from None
+    db = database.obj
+    if not db.is_postgres:
         raise click.ClickException("the page benchmark needs PostgreSQL")
     password = secrets.token_urlsafe(24)
     with app.app_context():
         set_admin(BENCH_ADMIN, password)
-        targets = pages(database)
-    database.close()
+        targets = pages(db)
+    db.close()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    counter = StatementCounter(database)
+    counter = StatementCounter(db)
     try:
         browser = Browser(f"http://127.0.0.1:{server.port}")
         browser.sign_in(BENCH_ADMIN, password)
@@ -208,13 +209,13 @@ def main(database_url, runs, warmup):
     click.echo(f"\nmedian of list/search pages: {statistics.median(r['median'] for r in lists):.1f} ms "
                f"(target < {TARGET_MS} ms each; over: {', '.join(slow) or 'none'})")
     with app.app_context():
-        database.connect(reuse_if_open=True)
+        db.connect(reuse_if_open=True)
         for name, statements in seen.items():
             click.echo(f"\n== {name}: {len(statements)} statements, "
                        f"{len(full_counts(statements))} whole-table COUNT")
-            for plan in plans(database, statements):
+            for plan in plans(db, statements):
                 click.echo(plan)
-        database.close()
+        db.close()
 
 
 if __name__ == "__main__":

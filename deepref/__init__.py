@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
+import dataclasses
+
 from flask import Flask
 
 from deepref.config import load_settings, read_environment
+from deepref.exceptions import DeeprefError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # The console's own script, beside Flask-Admin's assets (/admin/static/...).
@@ -20,16 +22,16 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings from the environment, then each module's init_app.
 
     `config` is for tests and embedding: "ENV" replaces the environment (and .env),
-    "INSTANCE_PATH" the instance folder; other keys go into `app.config`.
+    "INSTANCE_PATH" the instance folder, "MIGRATIONS_DIR" the revisions' folder; other
+    keys go into `app.config`.
     """
     try:
         return _build(dict(config or {}))
-    except click.ClickException as exc:
-        # Under the flask CLI (even `flask --help`, which would print a traceback):
-        # one line and the exception's exit code. Elsewhere the caller decides.
-        if config is None and click.get_current_context(silent=True) is not None:
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except DeeprefError as exc:
+        if config is None:
+            from deepref.cli import exit_under_command_line
+
+            exit_under_command_line(exc)
         raise
 
 
@@ -39,20 +41,21 @@ def _build(config: dict) -> Flask:
                 template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path=STATIC_URL)
     settings = load_settings(read_environment() if env is None else env, app.instance_path)
+    if "MIGRATIONS_DIR" in config:
+        settings = dataclasses.replace(settings, migrations_dir=Path(config.pop("MIGRATIONS_DIR")))
     app.config["DEEPREF"] = settings
     # No form of the console comes near this; a bigger body is refused (413) unread.
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config.update(config)
 
-    from deepref import admin, auth, cli, db, deploy, errors, health, keys, prompts_cli
+    from deepref import admin, auth, cli, db, deploy, errors, health, keys
 
-    keys.init_app(app)
     db.init_app(app)
+    keys.init_app(app)
     cli.init_app(app)
-    prompts_cli.init_app(app)
     health.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     admin.init_app(app)
-    deploy.init_app(app)  # last: may apply migrations once all else is set up
+    deploy.init_app(app, serving=cli.serving())  # last: may apply migrations once all is set up
     return app

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import click
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
+
+from deepref.exceptions import DeeprefError
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # The only query parameters DATABASE_URL may carry (cloud providers' URLs use them).
@@ -22,7 +23,11 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
 
-class ConfigError(click.ClickException):
+# The revisions that build the schema (tests point an app elsewhere).
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class ConfigError(DeeprefError):
     """A setting is missing or invalid; the message names the variable, never a secret."""
 
     exit_code = 2
@@ -44,13 +49,9 @@ class DatabaseSettings:
     pool_min: int = 5
     pool_timeout: float = 10.0
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.engine == "postgresql"
-
     def describe(self) -> str:
         """A one-line description safe to print: never the password."""
-        if not self.is_postgres:
+        if self.engine == "sqlite":
             return f"sqlite:///{self.name}"
         user = f"{self.user}@" if self.user else ""
         return f"postgresql://{user}{self.host or 'localhost'}:{self.port}/{self.name}"
@@ -68,6 +69,7 @@ class Settings:
     prompt_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     session_cookie_secure: bool = False
     proxy_fix_hops: int = 0
+    migrations_dir: Path = MIGRATIONS_DIR
 
 
 def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:

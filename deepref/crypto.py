@@ -1,7 +1,9 @@
 """System prompts encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256, `cryptography`).
 
-Keys come from PROMPT_ENCRYPTION_KEYS (resolved by deepref.keys): the first key
-encrypts, every key decrypts (MultiFernet), so keys can be rotated.
+A leaf: the cipher and its keys, nothing else (the column type that uses it is
+deepref.models.fields.EncryptedTextField). Keys come from PROMPT_ENCRYPTION_KEYS
+(resolved by deepref.keys): the first key encrypts, every key decrypts (MultiFernet),
+so keys can be rotated.
 
 Decryption is lazy. A row read from the database holds its column as a `Sealed`
 token; only reading the model attribute (`prompt.system_prompt`) decrypts it. So
@@ -14,18 +16,15 @@ An encrypted column cannot be searched or compared in SQL (each encryption diffe
 
 from __future__ import annotations
 
-import contextlib
 from typing import Sequence
 
-import click
-import peewee as pw
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from deepref.exceptions import DeeprefError
 
-class PromptDecryptionError(click.ClickException):
+
+class PromptDecryptionError(DeeprefError):
     """A stored system prompt cannot be decrypted; names the prompt, never the key."""
-
-    exit_code = 1
 
     def __init__(self, prompt_id: str):
         self.prompt_id = prompt_id
@@ -114,84 +113,3 @@ class Sealed:
 
     def reveal(self, prompt_id: str) -> str:
         return cipher().decrypt(self.token, prompt_id)
-
-
-class _DecryptingAccessor(pw.FieldAccessor):
-    def __get__(self, instance, instance_type=None):
-        if instance is None:
-            return self.field
-        value = instance.__data__.get(self.name)
-        if isinstance(value, Sealed):
-            return value.reveal(self.field.label_of(instance))
-        return value
-
-
-class EncryptedTextField(pw.TextField):
-    """A `text` column holding Fernet tokens; plain text through the model attribute.
-
-    `label_field` names the column identifying a row in errors (e.g. "prompt_id").
-    """
-
-    accessor_class = _DecryptingAccessor
-
-    def __init__(self, label_field: str | None = None, **kwargs):
-        self.label_field = label_field
-        super().__init__(**kwargs)
-
-    def db_value(self, value):
-        if value is None or isinstance(value, pw.Node):
-            return value
-        if isinstance(value, Sealed):  # unchanged since it was read: write it back as is
-            return value.token
-        return cipher().encrypt(str(value))
-
-    def python_value(self, value):
-        return None if value is None else Sealed(value)
-
-    def label_of(self, instance) -> str:
-        label = instance.__data__.get(self.label_field) if self.label_field else None
-        if label:
-            return str(label)
-        pk = self.model._meta.primary_key
-        return f"{self.model.__name__} {instance.__data__.get(pk.name) if pk else '?'}"
-
-
-def exclusive_transaction(model):
-    """A transaction that holds off other writers of `model`'s table until it ends."""
-    from deepref.models.fields import is_postgres  # here: the models import this module
-
-    db = model._meta.database
-    if not is_postgres(db):
-        return db.atomic(lock_type="IMMEDIATE")
-    return _postgres_locked(db, model._meta.table_name)
-
-
-@contextlib.contextmanager
-def _postgres_locked(db, table):
-    # The LOCK runs inside the transaction's `with`: if it fails (e.g. the table does
-    # not exist yet), the transaction is rolled back and closed, never left open.
-    with db.atomic() as txn:
-        db.execute_sql(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
-        yield txn
-
-
-def reencrypt(field: EncryptedTextField) -> tuple[int, int]:
-    """Re-encrypt every row's `field` with the first key, in one transaction.
-
-    Returns (rows changed, rows in total). One undecryptable row aborts the whole
-    run with PromptDecryptionError, leaving every row as it was.
-    """
-    model, current = field.model, cipher()
-    pk = model._meta.primary_key
-    label = getattr(model, field.label_field) if field.label_field else pk
-    changed = total = 0
-    with exclusive_transaction(model):
-        rows = model.select(pk, label, field).order_by(label, pk).tuples()
-        for key, name, sealed in list(rows):
-            total += 1
-            if sealed is None or current.is_current(sealed.token):
-                continue
-            token = current.rotate(sealed.token, str(name))
-            model.update({field: Sealed(token)}).where(pk == key).execute()
-            changed += 1
-    return changed, total

@@ -10,51 +10,37 @@ skip it.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import click
-import peewee as pw
-from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from deepref import db as dblayer
 from deepref import migrate as runner
-from deepref.db import first_line
+from deepref.db import failures
+from deepref.exceptions import DeeprefError
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(click.ClickException):
+class StartupError(DeeprefError):
     """The app cannot start serving (e.g. its migrations cannot be applied)."""
-
-    exit_code = 1
-
-
-def migrations_dir(app) -> Path:
-    """Where the app's revisions are (tests may point MIGRATIONS_DIR elsewhere)."""
-    return Path(app.config.get("MIGRATIONS_DIR", runner.MIGRATIONS_DIR))
 
 
 def apply_migrations(app) -> list[str]:
     """Apply pending revisions under the lock, then give the connection back."""
-    db = app.extensions["deepref_db"]
+    db = dblayer.database.obj
     try:
-        applied = runner.migrate(db, migrations_dir(app), echo=log.info)
-    except MaxConnectionsExceeded:
-        raise StartupError("cannot apply migrations: no free database connection") from None
-    except (pw.DatabaseError, pw.InterfaceError) as exc:  # unreachable, refused, no rights
-        raise StartupError(f"cannot apply migrations: {first_line(exc)}") from None
+        applied = runner.migrate(db, app.config["DEEPREF"].migrations_dir, echo=log.info)
+    except failures.DATABASE_ERRORS as exc:  # unreachable, refused, no rights, pool full
+        failure = failures.classify(exc)
+        reason = ("no free database connection" if failure.kind == failures.POOL_EXHAUSTED
+                  else failure.detail)
+        raise StartupError(f"cannot apply migrations: {reason}") from None
     finally:
         if not db.is_closed():
             db.close()
     log.info("start-up migrations: %s", f"applied {', '.join(applied)}" if applied
              else "the database is up to date")
     return applied
-
-
-def _serving() -> bool:
-    """True unless the app is being built for a `flask` command other than `run`."""
-    context = click.get_current_context(silent=True)
-    return context is None or context.command.name == "run"
 
 
 def trust_proxies(app, hops: int) -> None:
@@ -70,9 +56,10 @@ def trust_proxies(app, hops: int) -> None:
                                 x_prefix=1)
 
 
-def init_app(app) -> None:
-    """Trust PROXY_FIX_HOPS proxies' X-Forwarded-*; migrate now if configured to."""
+def init_app(app, serving: bool = True) -> None:
+    """Trust PROXY_FIX_HOPS proxies' X-Forwarded-*; migrate now if configured to and
+    the app is built to serve (by a WSGI server or `flask run`, not another command)."""
     settings = app.config["DEEPREF"]
     trust_proxies(app, settings.proxy_fix_hops)
-    if settings.migrations_run and _serving():
+    if settings.migrations_run and serving:
         apply_migrations(app)

@@ -8,20 +8,16 @@ outright, so the next request after PostgreSQL comes back gets a fresh one.
 
 from __future__ import annotations
 
-import contextlib
-import html
 import logging
 
 import peewee as pw
-from flask import current_app, jsonify, request
-from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
+from flask import jsonify, make_response, render_template, request
+from playhouse.pool import MaxConnectionsExceeded
 
-from deepref.db import first_line
+from deepref.db import database, failures
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database cannot serve this now", not "this request is wrong".
-CONNECTION_ERRORS = (pw.OperationalError, pw.InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
 UNREACHABLE = (
@@ -34,26 +30,6 @@ BUSY = (
     "The server is too busy right now: every database connection is in use. If you were "
     "saving a change, it was not saved: please try again in a moment.",
 )
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
-<h1>Temporarily unavailable</h1>
-<p>{message}</p>
-<p><a href="">Try again</a></p>
-</body></html>
-"""
-
-
-def discard_connection(db: pw.Database) -> None:
-    """Close this thread's connection for good (a pooled one is not put back)."""
-    if db.is_closed():
-        return
-    with contextlib.suppress(Exception):  # it may be half-dead already
-        if isinstance(db, PooledDatabase):
-            db.manual_close()
-        else:
-            db.close()
 
 
 def wants_json() -> bool:
@@ -70,31 +46,28 @@ def unavailable(code: str, message: str):
     if wants_json():
         response = jsonify(error=code, message=message)
     else:
-        response = current_app.response_class(
-            PAGE.format(message=html.escape(message)), mimetype="text/html"
-        )
+        response = make_response(render_template(
+            "message.html", title="Temporarily unavailable", message=message,
+            link_url="", link_text="Try again"))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def database_unreachable(exc: Exception):
-    """The database refused, dropped or lost the connection: discard it, answer 503."""
+def database_failed(exc: Exception):
+    """A connection that failed or could not be had: 503 (a failed one is discarded)."""
+    failure = failures.classify(exc)
+    if failure.kind == failures.POOL_EXHAUSTED:
+        log.warning("no free database connection for %s %s", request.method, request.path)
+        return unavailable(*BUSY)
     log.warning("database unavailable for %s %s: %s", request.method, request.path,
-                first_line(exc))
-    discard_connection(current_app.extensions["deepref_db"])
+                failure.detail)
+    database.discard()
     return unavailable(*UNREACHABLE)
 
 
-def pool_exhausted(exc: Exception):
-    """No connection came free within DATABASE_POOL_TIMEOUT: answer 503."""
-    log.warning("no free database connection for %s %s", request.method, request.path)
-    return unavailable(*BUSY)
-
-
 def init_app(app) -> None:
-    """Register the handlers for database errors."""
-    for error in CONNECTION_ERRORS:
-        app.register_error_handler(error, database_unreachable)
-    app.register_error_handler(MaxConnectionsExceeded, pool_exhausted)
+    """Register the handler for connection failures (statement errors stay 500s)."""
+    for error in (pw.OperationalError, pw.InterfaceError, MaxConnectionsExceeded):
+        app.register_error_handler(error, database_failed)

@@ -8,37 +8,39 @@ from __future__ import annotations
 
 import logging
 
-import peewee as pw
 from flask import current_app
-from playhouse.pool import MaxConnectionsExceeded
 
 from deepref import migrate as runner
-from deepref.db import first_line
-from deepref.deploy import migrations_dir
-from deepref.errors import discard_connection
+from deepref.db import database, failures
 
 log = logging.getLogger(__name__)
 
 
 def readiness() -> tuple[dict, int]:
     """The /readyz answer: ready, or why not."""
-    db = current_app.extensions["deepref_db"]
     try:
-        db.execute_sql("SELECT 1")
-        pending = [s for s in runner.status(db, migrations_dir(current_app)) if not s.applied_at]
-    except MaxConnectionsExceeded:
-        return {"status": "unavailable", "reason": "no free database connection"}, 503
-    except (pw.OperationalError, pw.InterfaceError) as exc:
-        log.warning("readiness: database unreachable: %s", first_line(exc))
-        discard_connection(db)
-        return {"status": "unavailable", "reason": "database unreachable"}, 503
-    except pw.DatabaseError as exc:
-        log.warning("readiness: database error: %s", first_line(exc))
-        return {"status": "unavailable", "reason": "database error"}, 503
+        database.execute_sql("SELECT 1")
+        states = runner.status(database.obj, current_app.config["DEEPREF"].migrations_dir)
+    except failures.DATABASE_ERRORS as exc:
+        return _not_ready(failures.classify(exc))
+    pending = [s for s in states if not s.applied_at]
     if pending:
         return {"status": "unavailable",
                 "reason": f"{len(pending)} migration(s) pending"}, 503
     return {"status": "ready"}, 200
+
+
+def _not_ready(failure: failures.Failure) -> tuple[dict, int]:
+    if failure.kind == failures.POOL_EXHAUSTED:
+        reason = "no free database connection"
+    elif failure.is_connection or failure.kind == failures.READ_ONLY:
+        log.warning("readiness: database unreachable: %s", failure.detail)
+        database.discard()
+        reason = "database unreachable"
+    else:
+        log.warning("readiness: database error: %s", failure.detail)
+        reason = "database error"
+    return {"status": "unavailable", "reason": reason}, 503
 
 
 def init_app(app) -> None:

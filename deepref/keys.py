@@ -15,9 +15,11 @@ import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from flask import appcontext_pushed
 
 from deepref import crypto
 from deepref.config import ConfigError, Settings
+from deepref.db import database
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,14 @@ HOW_TO_GENERATE = {
 
 
 def init_app(app) -> None:
-    """Set app.config["SECRET_KEY"] and bind the prompt cipher, or raise ConfigError."""
+    """Set app.config["SECRET_KEY"] and bind the prompt cipher, or raise ConfigError.
+
+    Runs after deepref.db.init_app: whether keys may be generated depends on the database.
+    """
     settings: Settings = app.config["DEEPREF"]
     secret = app.config.get("SECRET_KEY") or settings.secret_key
     prompt_keys = settings.prompt_encryption_keys
-    if settings.database.is_postgres:
+    if database.is_postgres:
         missing = [name for name, value in
                    (("SECRET_KEY", secret), ("PROMPT_ENCRYPTION_KEYS", prompt_keys)) if not value]
         if missing:
@@ -59,7 +64,11 @@ def init_app(app) -> None:
     app.config["SECRET_KEY"] = secret
     cipher = crypto.PromptCipher(prompt_keys)
     crypto.bind(cipher)
-    app.extensions["deepref_prompt_cipher"] = cipher
+
+    def use_this_cipher(sender, **extra):
+        crypto.bind(cipher)
+
+    appcontext_pushed.connect(use_this_cipher, app, weak=False)
 
 
 def validate_fernet_keys(keys, source: str) -> None:

@@ -14,9 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
-
-from deepref.crypto import PromptDecryptionError, exclusive_transaction
+from deepref.crypto import PromptDecryptionError
+from deepref.exceptions import DeeprefError
 from deepref.models import AIPrompt
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -33,10 +32,8 @@ INSERTED, UPDATED, UNCHANGED, SKIPPED, CONFLICT = (
     "inserted", "updated", "unchanged", "skipped", "conflict")
 
 
-class SeedError(click.ClickException):
+class SeedError(DeeprefError):
     """Seed data is missing or invalid, or seeding cannot proceed; exit 1, nothing written."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def template_placeholders(template: str, agent: str) -> set[str]:
 
 def seed_prompts(seeds: list[PromptSeed], update=False, force=False, dry_run=False) -> list[Outcome]:
     """Plan and apply `seeds` in one transaction (nothing is written on --dry-run)."""
-    with exclusive_transaction(AIPrompt) as transaction:
+    with AIPrompt._meta.database.exclusive_transaction(AIPrompt._meta.table_name) as transaction:
         outcomes = plan(seeds, update=update, force=force)
         if dry_run:
             transaction.rollback()

@@ -16,7 +16,7 @@ from deepref.models.fields import (
     flag_field,
     server_default,
 )
-from deepref.revision import declare_indexes
+from deepref.migrate.ops import declare_indexes
 
 INDEXES = [
     ("ai_prompts", "uq_ai_prompts_prompt_id", ("prompt_id",), True, None),

@@ -2,8 +2,7 @@
 indexes on PostgreSQL. Rollback drops exactly these.
 """
 
-from deepref.models.fields import is_postgres
-from deepref.revision import create_indexes, drop_indexes
+from deepref.migrate.ops import create_indexes, drop_indexes
 
 
 def _spec(table, name, *columns, where=None):
@@ -61,13 +60,13 @@ FULL_TEXT_INDEXES = {
 
 def migrate(migrator, database, *, fake=False):
     create_indexes(migrator, database, INDEXES)
-    if is_postgres(database):
+    if database.is_postgres:
         for name, target in FULL_TEXT_INDEXES.items():
             migrator.sql(f"CREATE INDEX {name} ON {target}")
 
 
 def rollback(migrator, database, *, fake=False):
-    if is_postgres(database):
+    if database.is_postgres:
         for name in reversed(list(FULL_TEXT_INDEXES)):
             migrator.sql(f"DROP INDEX {name}")
     drop_indexes(migrator, INDEXES)

@@ -8,7 +8,7 @@ import peewee as pw
 
 from deepref.models.base import check, foreign_key, one_of
 from deepref.models.fields import CreatedAtField, JSONObjectField, UUIDKeyField
-from deepref.revision import declare_indexes
+from deepref.migrate.ops import declare_indexes
 
 INDEXES = [
     ("audit_log", "ix_audit_log_created_at", ("created_at",), False, None),

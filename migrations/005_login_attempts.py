@@ -9,7 +9,7 @@ Rollback drops the table.
 import peewee as pw
 
 from deepref.models.fields import CreatedAtField, UUIDKeyField
-from deepref.revision import declare_indexes
+from deepref.migrate.ops import declare_indexes
 
 INDEXES = [
     ("login_attempts", "ix_login_attempts_email_attempted_at", ("email", "attempted_at"), False, None),

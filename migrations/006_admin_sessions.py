@@ -9,7 +9,7 @@ import peewee as pw
 
 from deepref.models.base import foreign_key
 from deepref.models.fields import CreatedAtField, UUIDKeyField
-from deepref.revision import declare_indexes
+from deepref.migrate.ops import declare_indexes
 
 INDEXES = [
     ("admin_sessions", "uq_admin_sessions_token_hash", ("token_hash",), True, None),

@@ -16,21 +16,20 @@ import select
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
-import psycopg2
 
 import pytest
 from cryptography.fernet import Fernet
 from flask import Blueprint, jsonify
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from databases import app_env, database_of, throwaway_database
 from deepref import auth
 from deepref import migrate as runner
 from deepref.auth import throttle
-from deepref.auth.commands import DEFAULT_ADMIN_EMAIL
+from deepref.auth.admins import DEFAULT_ADMIN_EMAIL
 from deepref.auth.views import REFUSED
 from deepref.models import ALL_MODELS, AdminSession, LoginAttempt, User
 
@@ -72,26 +71,9 @@ def shared_env(backend, tmp_path_factory):
     """A migrated database for the whole module (creating one per test is slow)."""
     keys = {"SECRET_KEY": secrets.token_urlsafe(32),
             "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("auth") / "deepref.sqlite3"
-        yield {"DATABASE_URL": f"sqlite:///{path}", **keys}
-        return
-    name = f"deepref_test_auth_{uuid.uuid4().hex[:12]}"
-    admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        admin = psycopg2.connect(admin_url, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is needed and not reachable at {admin_url}: {exc}", pytrace=False)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-        yield {"DATABASE_URL": url, "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "5", **keys}
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    folder = tmp_path_factory.mktemp("auth")
+    with throwaway_database(backend, folder, "deepref_test_auth") as url:
+        yield app_env(url, **keys)
 
 
 @pytest.fixture
@@ -99,7 +81,7 @@ def auth_app(make_app, shared_env):
     """An app with CSRF on (as in production) and the stand-in admin routes, on the
     module's database, which is migrated and left empty afterwards."""
     app = make_app(shared_env, WTF_CSRF_ENABLED=True)
-    db = app.extensions["deepref_db"]
+    db = database_of(app)
     runner.migrate(db, echo=lambda line: None)
     add_stand_in_routes(app)
     yield app
@@ -630,7 +612,7 @@ def test_create_admin_prompts_twice_without_echo(auth_app, shared_env, tmp_path,
 # Revisions 005 and 006 -----------------------------------------------------------------
 
 def test_sign_in_revisions_roll_back_and_reapply(auth_app):
-    db = auth_app.extensions["deepref_db"]
+    db = database_of(auth_app)
     undone = runner.rollback(db, to="004", echo=lambda line: None)
     assert {"005_login_attempts", "006_admin_sessions"} <= set(undone)
     assert not {"login_attempts", "admin_sessions"} & set(db.get_tables())

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from conftest import TEST_KEYS
+from databases import TEST_KEYS, database_of
 from deepref import migrate as runner
 from deepref.models import AIPrompt
 
@@ -51,7 +51,7 @@ def counts(url: str) -> dict[str, int]:
 def bench_app(make_app, pg_database):
     """An app on a migrated, empty PostgreSQL database, with the test keys."""
     app = make_app({"DATABASE_URL": pg_database, **TEST_KEYS})
-    runner.migrate(app.extensions["deepref_db"], echo=lambda line: None)
+    runner.migrate(database_of(app), echo=lambda line: None)
     return app
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_KEYS
+from databases import TEST_KEYS, database_of
 from deepref import migrate as runner
 
 FLASK = [sys.executable, "-m", "flask", "--app", "deepref"]
@@ -153,7 +153,7 @@ def test_concurrent_migrate_processes_apply_each_revision_once(make_app, env, tm
                and "revision(s)" not in line]
     names = runner.available()
     assert sorted(applied) == sorted(f"Applied {n}" for n in names)
-    db = make_app(env).extensions["deepref_db"]
+    db = database_of(make_app(env))
     history = [row[0] for row in db.execute_sql(
         f"SELECT name FROM {runner.HISTORY_TABLE} ORDER BY id").fetchall()]
     assert history == names
@@ -222,14 +222,14 @@ def test_the_missing_file_check_reaches_the_real_command_line(tmp_path):
 
 
 def test_a_command_that_leaves_a_transaction_open_still_fails_in_one_line(bare_app):
-    """database_errors rolls back before closing: closing never raises over the error."""
-    from deepref.cli import database_errors
+    """command_errors rolls back before closing: closing never raises over the error."""
+    from deepref.cli.errors import command_errors
 
-    db = bare_app.extensions["deepref_db"]
+    db = database_of(bare_app)
     runner.migrate(db, echo=lambda line: None)  # the SQLite file exists
 
     @bare_app.cli.command("leaky")
-    @database_errors
+    @command_errors
     def leaky():
         db.atomic().__enter__()  # never exited, as a buggy context manager would
         db.execute_sql("SELECT * FROM no_such_table_here")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import TEST_KEYS
+from databases import TEST_KEYS
 from deepref.config import ConfigError, load_settings
 
 
@@ -72,7 +72,7 @@ def test_sqlite_urls_relative_and_absolute():
 def test_invalid_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as error:
         settings(**env)
-    text = error.value.format_message()
+    text = error.value.message
     assert message in text
     assert "pw" not in text.replace("pw@", "")  # the password is never echoed
     assert "pw@" not in text
@@ -180,7 +180,7 @@ def test_the_urls_sslmode_reaches_the_real_connection(make_app, pg_database):
 def test_a_url_query_is_validated_like_the_ssl_variables(env, message):
     with pytest.raises(ConfigError) as error:
         settings(**env)
-    text = error.value.format_message()
+    text = error.value.message
     assert message in text
     assert "hunter2" not in text
 
@@ -207,7 +207,7 @@ def test_a_bad_url_parameter_stops_every_command_with_exit_2(tmp_path):
 def test_formats_are_checked_even_when_sqlite_is_used(env, message):
     with pytest.raises(ConfigError) as error:
         settings(**env)
-    assert message in error.value.format_message()
+    assert message in error.value.message
 
 
 # --- .env that cannot be read --------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_an_unparsable_dotenv_line_stops_with_its_file_and_line(tmp_path):
                       'DATABASE_PASSWORD="hunter2 unterminated\nOTHER=1\n')
     with pytest.raises(ConfigError) as error:
         read_environment(dotenv)
-    text = error.value.format_message()
+    text = error.value.message
     assert text.startswith(f"{dotenv} line 3 cannot be parsed: write NAME=value")
     assert "hunter2" not in text
 
@@ -237,7 +237,7 @@ def test_a_dotenv_that_is_not_utf8_stops_with_one_line(tmp_path):
     with pytest.raises(ConfigError) as error:
         read_environment(dotenv)
     assert error.value.exit_code == 2
-    assert error.value.format_message() == (
+    assert error.value.message == (
         f"{dotenv} line 3 is not UTF-8 text: save the file as UTF-8.")
 
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from deepref.db import warm_pool
+from databases import database_of
 from deepref.migrate import HISTORY_TABLE
 from deepref.models import User
 
@@ -38,7 +38,7 @@ def test_sql_logging_writes_statements_to_stderr_but_never_values(app, env, db, 
 
 
 def test_sqlite_enforces_foreign_keys_on_every_connection(make_app, env, sqlite_database):
-    db = make_app({**env, "DATABASE_URL": sqlite_database}).extensions["deepref_db"]
+    db = database_of(make_app({**env, "DATABASE_URL": sqlite_database}))
     for _ in range(2):
         db.connect(reuse_if_open=True)
         assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -47,8 +47,8 @@ def test_sqlite_enforces_foreign_keys_on_every_connection(make_app, env, sqlite_
 
 def test_the_pool_opens_its_minimum_when_asked(make_app, env, backend):
     app = make_app({**env, "DATABASE_POOL_MIN": "3", "DATABASE_POOL_MAX": "4"})
-    db = app.extensions["deepref_db"]
-    opened = warm_pool(db, app.config["DEEPREF"].database.pool_min)
+    db = database_of(app)
+    opened = db.warm(app.config["DEEPREF"].database.pool_min)
     if backend == "postgres":
         assert opened == 3 and len(db._connections) == 3
     else:

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from flask.cli import FlaskGroup
 
+from databases import database_of
 from deepref import create_app
 from deepref import migrate as runner
 from deepref.config import ConfigError, load_settings
@@ -45,7 +46,7 @@ def test_readyz_waits_for_pending_migrations(bare_app):
     pending = len(runner.available())
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "reason": f"{pending} migration(s) pending"}
-    runner.migrate(bare_app.extensions["deepref_db"], echo=lambda line: None)
+    runner.migrate(database_of(bare_app), echo=lambda line: None)
     response = client.get("/readyz")
     assert (response.status_code, response.json) == (200, {"status": "ready"})
     assert response.headers["Cache-Control"] == "no-store"
@@ -79,12 +80,12 @@ def test_an_exhausted_pool_answers_503_after_the_pool_timeout(make_app, env, bac
     app = make_app({**env, "DATABASE_POOL_MAX": "1", "DATABASE_POOL_MIN": "0",
                     "DATABASE_POOL_TIMEOUT": "1"})
     add_test_routes(app)
-    runner.migrate(app.extensions["deepref_db"], echo=lambda line: None)
-    app.extensions["deepref_db"].close()
+    runner.migrate(database_of(app), echo=lambda line: None)
+    database_of(app).close()
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_only_connection():
-        db = app.extensions["deepref_db"]
+        db = database_of(app)
         db.connect()
         holding.set()
         release.wait(10)
@@ -137,7 +138,7 @@ def test_proxy_fix_hops_is_validated(tmp_path, value):
 
 def test_migrations_run_when_the_app_starts_if_asked(make_app, env):
     app = make_app({**env, "DATABASE_MIGRATIONS_RUN": "true"})
-    db = app.extensions["deepref_db"]
+    db = database_of(app)
     assert db.is_closed()  # the start-up connection went back to the pool
     assert all(state.applied_at for state in runner.status(db))
     assert app.test_client().get("/readyz").status_code == 200
@@ -147,7 +148,7 @@ def test_migrations_run_when_the_app_starts_if_asked(make_app, env):
 def test_migrations_at_start_fail_in_one_clear_line(make_app, unreachable_env, backend):
     with pytest.raises(StartupError) as failure:
         make_app({**unreachable_env, "DATABASE_MIGRATIONS_RUN": "true"})
-    message = failure.value.format_message()
+    message = failure.value.message
     assert message.startswith("cannot apply migrations: ")
     assert "\n" not in message and "hunter2secret" not in message
 

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from databases import close_database
 from deploy_app import TAG_DOMAIN
 from deploy_support import bench_load
 
@@ -204,7 +205,7 @@ def test_a_restart_in_the_middle_of_an_admin_edit_keeps_it_whole(pg_running, dep
 def make_admin_and_reference(env, tmp_path) -> str:
     """An admin who can sign in, and one reference to edit (made through the models)."""
     from deepref import create_app
-    from deepref.auth.commands import set_admin
+    from deepref.auth.admins import set_admin
     from deepref.models import Reference, User
 
     app = create_app({"ENV": env, "INSTANCE_PATH": str(tmp_path / "instance")})
@@ -217,7 +218,7 @@ def make_admin_and_reference(env, tmp_path) -> str:
                                          role="Engineer", relationship="colleague")
             return str(reference.id)
     finally:
-        app.extensions["deepref_db"].close_all()
+        close_database(app)
 
 
 def reference_row(server, dbname, reference_id) -> tuple[str, int]:

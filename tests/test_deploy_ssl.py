@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from databases import close_database
 from deepref import create_app
 from deploy_support import VENV_BIN
 
@@ -17,7 +18,7 @@ def flask_db(server, dbname, tmp_path, command="status", **env):
     try:
         return app.test_cli_runner().invoke(args=["db", command])
     finally:
-        app.extensions["deepref_db"].close_all()
+        close_database(app)
 
 
 def test_without_ssl_the_server_refuses_and_deepref_says_why(pg_running, deploy_db, tmp_path):

@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
+from databases import database_of
 from deepref import migrate as runner
-from deepref import schema_check
+from deepref.migrate import check as schema_check
 
 REVISIONS = ["001_initial_schema", "002_ai_system_tables", "003_create_indexes"]
 TABLES = {
@@ -36,10 +37,6 @@ FULL_TEXT_INDEXES = {"ix_references_fts", "ix_bundles_fts"}
 
 def quiet(line):
     pass
-
-
-def database_of(app):
-    return app.extensions["deepref_db"]
 
 
 def index_names(db):
@@ -196,7 +193,7 @@ def test_a_failing_revision_leaves_no_trace_and_reruns_after_a_fix(app, db, migr
     before = schema_check.live_schema(db)
     with pytest.raises(runner.MigrationError) as failure:
         runner.migrate(db, migrations_copy, echo=quiet)
-    message = failure.value.format_message()
+    message = failure.value.message
     assert "Applying 900_broken failed; nothing of it was kept." in message
     assert "statement: INSERT INTO no_such_table VALUES (1)" in message
     assert "no_such_table" in message.splitlines()[-1]

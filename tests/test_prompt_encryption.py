@@ -19,7 +19,7 @@ from deepref.config import ConfigError
 from deepref.crypto import PromptDecryptionError
 from deepref.models import AIPrompt
 
-from conftest import postgres_url_for
+from databases import database_of, postgres_url_for
 
 COACH = "reference-coach-v1"
 
@@ -57,7 +57,7 @@ def decrypts_with(key: str, token: str) -> bool:
 def seeded_app(make_app, env, key: str):
     """A migrated app whose prompts are seeded and encrypted with `key`."""
     app = make_app({**env, "PROMPT_ENCRYPTION_KEYS": key})
-    runner.migrate(app.extensions["deepref_db"], echo=lambda line: None)
+    runner.migrate(database_of(app), echo=lambda line: None)
     assert app.test_cli_runner().invoke(args=["seed-prompts"]).exit_code == 0
     return app
 
@@ -172,7 +172,7 @@ def test_sqlite_keys_are_generated_once_with_mode_0600(make_app, sqlite_database
     assert not any(secret_file.read_text().strip() in w or prompt_file.read_text().strip() in w
                    for w in warnings)
 
-    runner.migrate(first.extensions["deepref_db"], echo=lambda line: None)
+    runner.migrate(database_of(first), echo=lambda line: None)
     assert first.test_cli_runner().invoke(args=["seed-prompts"]).exit_code == 0
     assert decrypts_with(prompt_file.read_text().strip(), raw_prompts(env)[COACH])
     caplog.clear()
@@ -186,7 +186,7 @@ def test_postgresql_without_keys_refuses_to_start(tmp_path):
     env = {"DATABASE_URL": postgres_url_for("deepref_never_created")}
     with pytest.raises(ConfigError) as caught:
         create_app({"ENV": env, "INSTANCE_PATH": str(tmp_path)})
-    assert caught.value.format_message().startswith(
+    assert caught.value.message.startswith(
         "SECRET_KEY and PROMPT_ENCRYPTION_KEYS must be set when the database is PostgreSQL")
     assert not (tmp_path / "secret_key").exists()
 
@@ -209,7 +209,7 @@ def test_an_invalid_prompt_key_is_refused_without_echoing_it(make_app, sqlite_da
     good, bad = Fernet.generate_key().decode(), "not-a-fernet-key-but-a-secret"
     with pytest.raises(ConfigError) as caught:
         make_app({"DATABASE_URL": sqlite_database, "PROMPT_ENCRYPTION_KEYS": f"{good},{bad}"})
-    message = caught.value.format_message()
+    message = caught.value.message
     assert message.startswith(
         "PROMPT_ENCRYPTION_KEYS: key 2 of 2 is not a valid Fernet key")
     assert bad not in message and good not in message
@@ -219,19 +219,17 @@ def test_a_lock_that_fails_leaves_no_transaction_open(bare_app, backend):
     """The PostgreSQL table lock failing (no table yet) must roll back, not leak a BEGIN."""
     import peewee as pw
 
-    from deepref.crypto import exclusive_transaction
-
-    db = bare_app.extensions["deepref_db"]
+    db = database_of(bare_app)
     runner.migrate(db, target="001", echo=lambda line: None)  # ai_prompts comes with 002
     with pytest.raises(pw.DatabaseError, match="ai_prompts"):
-        with exclusive_transaction(AIPrompt):
+        with db.exclusive_transaction("ai_prompts"):
             AIPrompt.select().count()
     assert not db.in_transaction()
     db.close()  # peewee refuses this inside a transaction
 
 
 def test_rotating_on_an_unmigrated_database_is_one_line(bare_app, backend):
-    runner.migrate(bare_app.extensions["deepref_db"], target="001", echo=lambda line: None)
+    runner.migrate(database_of(bare_app), target="001", echo=lambda line: None)
     result = bare_app.test_cli_runner().invoke(args=["rotate-prompt-key"])
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1
@@ -240,4 +238,4 @@ def test_rotating_on_an_unmigrated_database_is_one_line(bare_app, backend):
     lines = result.output.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: database "), result.output
     assert lines[0].endswith(f"{missing}: run `flask db migrate` first")
-    assert bare_app.extensions["deepref_db"].is_closed()
+    assert database_of(bare_app).is_closed()

@@ -7,6 +7,7 @@ import string
 
 import pytest
 
+from databases import database_of
 from deepref import seeds
 from deepref.models import AIPrompt
 
@@ -248,7 +249,7 @@ def test_seeding_an_unmigrated_database_is_one_line_not_a_traceback(bare_app, en
 
     from deepref import migrate as runner
 
-    runner.migrate(bare_app.extensions["deepref_db"], target="001", echo=lambda line: None)
+    runner.migrate(database_of(bare_app), target="001", echo=lambda line: None)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FLASK_"))}
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "deepref", "seed-prompts"],
                           cwd=tmp_path, env={**base, **env}, capture_output=True, text=True,

@@ -15,36 +15,30 @@ from peewee import Case, fn
 from deepref.admin.listing import ESTIMATE_ABOVE, count_rows
 from deepref.models import AIInteraction, AuditLog, Bundle, KYCDocument, Reference
 from deepref.models.core import REFERENCE_STATUSES
-from deepref.models.fields import is_postgres, utcnow
+from deepref.models.fields import utcnow
 
 RECENT_CHANGES = 8
 
 
 def references_by_status() -> tuple[list[tuple[str, int]], bool]:
     """[(status, count)] in schema order, and whether the counts are estimates."""
-    db = Reference._meta.database
-    if is_postgres(db):
-        estimated = _status_estimates(db)
-        if estimated is not None:
-            return [(s, estimated.get(s, 0)) for s in REFERENCE_STATUSES], True
+    estimated = _status_estimates(Reference._meta.database)
+    if estimated is not None:
+        return [(s, estimated.get(s, 0)) for s in REFERENCE_STATUSES], True
     rows = dict(Reference.select(Reference.status, fn.COUNT(Reference.id))
                 .group_by(Reference.status).tuples())
     return [(s, rows.get(s, 0)) for s in REFERENCE_STATUSES], False
 
 
 def _status_estimates(db) -> dict[str, int] | None:
-    """Per-status counts from pg_stats' most common values, for a large analyzed table."""
-    total = db.execute_sql(
-        "SELECT reltuples FROM pg_class WHERE oid = to_regclass('\"references\"')").fetchone()[0]
+    """Per-status counts from planner statistics, for a large analyzed table."""
+    total = db.estimate_rows(table="references")
     if total is None or total < ESTIMATE_ABOVE:
         return None
-    row = db.execute_sql(
-        "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
-        "WHERE schemaname = current_schema() AND tablename = 'references' AND attname = 'status'"
-    ).fetchone()
-    if row is None or row[0] is None:
+    shares = db.value_frequencies("references", "status")
+    if shares is None:
         return None
-    return {value: round(freq * total) for value, freq in zip(row[0], row[1])}
+    return {value: round(share * total) for value, share in shares.items()}
 
 
 def kyc_awaiting_review() -> tuple[int, bool]:

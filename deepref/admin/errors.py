@@ -9,7 +9,8 @@ import logging
 import re
 
 import peewee as pw
-from playhouse.pool import MaxConnectionsExceeded
+
+from deepref.db import failures
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +41,16 @@ def explain(exc: Exception, table: str, fields: set[str]) -> FriendlyError:
     if isinstance(exc, FriendlyError):
         return exc
     raw = str(exc)
-    log.warning("database refused a change to %s: %s", table, raw.splitlines()[0] if raw else exc)
+    failure = failures.classify(exc)
+    log.warning("database refused a change to %s: %s", table, failure.detail if failure else exc)
     if isinstance(exc, pw.IntegrityError):
         return _integrity(raw, table, fields)
-    if isinstance(exc, MaxConnectionsExceeded):
+    kind = failure.kind if failure else None
+    if kind == failures.POOL_EXHAUSTED:
         return FriendlyError("The server is busy. Nothing was saved; please try again in a moment.")
-    if isinstance(exc, pw.OperationalError) and _from_sqlite(exc):
-        # An embedded database has no connection to lose: "locked" means busy, and the
-        # rest are refusals of the statement (e.g. "malformed JSON"), rolled back.
-        if "locked" in raw.lower() or "busy" in raw.lower():
-            return FriendlyError("The database is busy. Nothing was saved; please try again in a moment.")
-        return FriendlyError("The database refused this change. Nothing was saved.")
-    if isinstance(exc, (pw.OperationalError, pw.InterfaceError)):
+    if kind == failures.BUSY:
+        return FriendlyError("The database is busy. Nothing was saved; please try again in a moment.")
+    if kind in (failures.UNREACHABLE, failures.SERVER_FULL):
         # The connection may have dropped during COMMIT: the outcome is then unknown.
         return FriendlyError(
             "The connection to the database failed, so this change may not have been saved. "
@@ -60,11 +59,6 @@ def explain(exc: Exception, table: str, fields: set[str]) -> FriendlyError:
     if isinstance(exc, pw.DataError):
         return FriendlyError("A value is too long or not in the expected format. Nothing was saved.")
     return FriendlyError("The database refused this change. Nothing was saved.")
-
-
-def _from_sqlite(exc: Exception) -> bool:
-    """peewee keeps the driver's exception as `orig`."""
-    return type(getattr(exc, "orig", None)).__module__ == "sqlite3"
 
 
 def _integrity(raw: str, table: str, fields: set[str]) -> FriendlyError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from flask import request
 
+from deepref import console
 from deepref.admin import pages
 
 MAX_ARGS = 100
@@ -56,7 +57,7 @@ def problem(args) -> str | None:
 
 def check_query():
     """before_request: a 400 for a refused /admin query string, else carry on."""
-    if not pages.is_admin_path(request.path):
+    if not console.is_console_path(request.path):
         return None
     message = problem(request.args)
     if message is not None:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import peewee as pw
@@ -18,7 +17,6 @@ from flask import g
 from peewee import fn
 
 from deepref.models import AIInteraction, AIPrompt, AISession, Bundle, Reference, User
-from deepref.models.fields import is_postgres
 
 ESTIMATE_ABOVE = 10_000
 DEEP_OFFSET = 2_000  # from here, unfiltered pages are found through the sort index
@@ -37,21 +35,11 @@ LABEL_COLUMNS = {
 
 
 def estimate_rows(query: pw.ModelSelect, model, narrowed: bool) -> int | None:
-    """PostgreSQL's estimate of the rows `query` returns (None on SQLite)."""
+    """The planner's estimate of the rows `query` returns (None where there is none)."""
     db = model._meta.database
-    if not is_postgres(db):
-        return None
     if narrowed:
-        sql, params = query.sql()
-        plan = db.execute_sql(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
-    estimate = db.execute_sql(
-        "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
-        (f'"{model._meta.table_name}"',),
-    ).fetchone()[0]
-    return int(estimate) if estimate is not None else None
+        return db.estimate_rows(query)
+    return db.estimate_rows(table=model._meta.table_name)
 
 
 def count_rows(query: pw.ModelSelect, model, narrowed: bool) -> tuple[int, bool]:
@@ -99,24 +87,14 @@ def prefix_query(document_sql: str, text: str) -> pw.Expression | None:
 
 
 def contains(fields, text: str) -> pw.Expression | None:
-    """Every word appears, in any case, in at least one of `fields`.
-
-    lower(...) LIKE on PostgreSQL (the user's % and _ escaped); instr() on SQLite,
-    where LIKE has no escape character by default.
-    """
-    postgres = is_postgres(fields[0].model._meta.database)
+    """Every word appears, in any case, in at least one of `fields`."""
+    db = fields[0].model._meta.database
     condition = None
     for word in words(text):
         match = None
         for field in fields:
-            if postgres:
-                # lower() LIKE, not ILIKE: several times faster on a UTF-8 database.
-                escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                stored_lower = (field.model._meta.table_name, field.name) in LOWER_CASE
-                subject = field if stored_lower else fn.lower(field)
-                term = pw.Expression(subject, pw.OP.LIKE, f"%{escaped}%")
-            else:
-                term = fn.instr(fn.lower(field), word.lower()) > 0
+            stored_lower = (field.model._meta.table_name, field.name) in LOWER_CASE
+            term = db.contains(field, word, stored_lower)
             match = term if match is None else (match | term)
         condition = match if condition is None else (condition & match)
     return condition
@@ -164,7 +142,7 @@ class ListMixin:
                 + (f"; enter {hint}." if hint else "."))
 
     def search_condition(self, text: str):
-        if self.search_document and is_postgres(self.database):
+        if self.search_document and self.database.has_full_text_search:
             condition = full_text(self.search_document, text)
         else:
             own = [getattr(self.model, f) for f in self.search_fields]

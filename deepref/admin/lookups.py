@@ -8,7 +8,6 @@ from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 
 from deepref.admin import listing
 from deepref.models import Reference, User
-from deepref.models.fields import is_postgres
 from deepref.models.indexes import REFERENCE_FTS_DOCUMENT
 
 PAGE = 10
@@ -64,7 +63,7 @@ class ReferenceLookup(Lookup):
     placeholder = "Type the referrer's name, company or role"
 
     def condition(self, term: str):
-        if is_postgres(self.model._meta.database):
+        if self.model._meta.database.has_full_text_search:
             return listing.prefix_query(REFERENCE_FTS_DOCUMENT, term)
         return listing.contains([Reference.referrer_name, Reference.company, Reference.role], term)
 

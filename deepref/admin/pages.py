@@ -8,25 +8,11 @@ lookups) get JSON. The exception behind a 500 is logged by Flask, never shown.
 
 from __future__ import annotations
 
-import html
-
-from flask import current_app, jsonify, request
+from flask import jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from deepref import console
 from deepref.errors import wants_json
-
-PREFIX = "/admin"
-HOME = "/admin/"
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<title>{title} · deepref admin</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 4em auto">
-<h1>{title}</h1>
-<p role="alert">{message}</p>
-<p><a href="{home}">Back to the admin console</a></p>
-</body></html>
-"""
 
 # code -> (JSON error code, title, message)
 MESSAGES = {
@@ -48,10 +34,6 @@ MESSAGES = {
 }
 
 
-def is_admin_path(path: str) -> bool:
-    return path == PREFIX or path.startswith(PREFIX + "/")
-
-
 def is_scripted() -> bool:
     """The type-ahead lookups, and any client that asks for JSON."""
     return "/ajax/" in request.path or wants_json()
@@ -64,9 +46,9 @@ def error_page(code: int, message: str | None = None):
     if is_scripted():
         response = jsonify(error=error, message=message)
     else:
-        response = current_app.response_class(
-            PAGE.format(title=html.escape(title), message=html.escape(message), home=HOME),
-            mimetype="text/html")
+        response = make_response(render_template(
+            "message.html", title=title, message=message, link_url=console.HOME,
+            link_text="Back to the admin console"))
     response.status_code = code
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -74,10 +56,9 @@ def error_page(code: int, message: str | None = None):
 
 def http_error(exc: HTTPException):
     """Our page for an /admin URL; elsewhere the default response, as if not registered."""
-    if not is_admin_path(request.path):
+    if not console.is_console_path(request.path):
         return exc
-    message = getattr(exc, "deepref_message", None)  # set by deepref.admin.guard
-    return error_page(exc.code, message)
+    return error_page(exc.code)
 
 
 def init_app(app) -> None:

@@ -55,5 +55,5 @@ class PromptAdmin(AdminModelView):
         try:
             return super().edit_view()
         except PromptDecryptionError as exc:
-            flash(f"This prompt cannot be edited here: {exc.format_message()}", "error")
+            flash(f"This prompt cannot be edited here: {exc.message}", "error")
             return redirect(get_redirect_target() or self.get_url(".index_view"))

@@ -63,7 +63,7 @@ class UserAdmin(AdminModelView):
     def on_model_change(self, form, model, is_created):
         """A user who may no longer sign in is signed out everywhere, in the same
         transaction: giving the role back later must not revive an old cookie."""
-        if not is_created and not (model.is_active and model.role == "admin"):
+        if not is_created and not model.can_sign_in:
             end_sessions(model.id)
 
     def get_create_form(self):

@@ -8,10 +8,9 @@ import logging
 
 import peewee as pw
 from flask import flash
-from playhouse.pool import MaxConnectionsExceeded
 
 from deepref.admin import deletes, errors, trail
-from deepref.models.fields import is_postgres
+from deepref.db import is_database_error
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,6 @@ class WritesMixin:
 
     def save_related(self, form, model) -> dict:
         """Write rows edited alongside this one (bundles' references); return changes."""
-        return {}
-
-    def related_snapshot(self, model) -> dict:
         return {}
 
     def create_model(self, form):
@@ -100,9 +96,7 @@ class WritesMixin:
             return
         pk = self.model._meta.primary_key
         query = self.model.select(self.model.updated_at).where(pk == model.get_id())
-        if is_postgres(self.database):
-            query = query.for_update()
-        row = query.first()
+        row = self.database.for_update(query).first()
         if row is None:
             raise errors.FriendlyError(DELETED_MEANWHILE)
         current = version(row)
@@ -158,6 +152,3 @@ def _set_hidden(field, value: str) -> None:
     field.data = value
     field.raw_data = [value]
 
-
-def is_database_error(exc: Exception) -> bool:
-    return isinstance(exc, (pw.DatabaseError, pw.InterfaceError, MaxConnectionsExceeded))

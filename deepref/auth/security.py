@@ -25,7 +25,9 @@ from flask import g, has_request_context, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from deepref.auth.session import PUBLIC_PATH_PREFIX, is_protected, wants_json
+from deepref import console
+from deepref.auth.session import PUBLIC_PATH_PREFIX
+from deepref.errors import wants_json
 
 SESSION_LIFETIME = dt.timedelta(hours=8)  # idle timeout: refreshed on each request
 csrf = CSRFProtect()
@@ -86,7 +88,7 @@ def add_headers(response):
         response.headers.setdefault(name, value)
     nonce = f" 'nonce-{g.csp_nonce}'" if "csp_nonce" in g else ""
     response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=nonce))
-    if is_protected(request.path) and not request.path.startswith(PUBLIC_PATH_PREFIX):
+    if console.is_console_path(request.path) and not request.path.startswith(PUBLIC_PATH_PREFIX):
         # Signed-in pages hold data: not kept by browsers or proxies after sign-out.
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -96,7 +98,7 @@ def csrf_refused(error: CSRFError):
     """A plain 400 for a missing, expired or foreign CSRF token (never a traceback)."""
     if wants_json():
         return jsonify(error="CSRF token missing or invalid"), 400
-    return render_template("auth/message.html", title="Form refused",
+    return render_template("message.html", title="Form refused",
                            message=CSRF_MESSAGE), 400
 
 

@@ -16,16 +16,16 @@ from urllib.parse import urlsplit
 
 from flask import g, jsonify, redirect, request, session, url_for
 
-from deepref.errors import wants_json  # noqa: F401  (also used by auth.security)
+from deepref import console
+from deepref.errors import wants_json
 from deepref.models import AdminSession, User
 from deepref.models.fields import utcnow
 
-PROTECTED_PREFIX = "/admin"
 # Flask-Admin's own assets (bootstrap, jquery...): public files, no data. Serving them
 # without a session saves a database query per asset.
 PUBLIC_ENDPOINT_SUFFIX = ".static"
 PUBLIC_PATH_PREFIX = "/admin/static/"
-DEFAULT_NEXT = "/admin/"
+DEFAULT_NEXT = console.HOME
 _USER = "deepref_user"
 IDLE = dt.timedelta(hours=8)
 MAX_AGE = dt.timedelta(hours=24)
@@ -61,7 +61,7 @@ def _load_user() -> User | None:
            .where(AdminSession.token_hash == _hash(token)).first())
     now = utcnow()
     user = row.user if row else None
-    if (row is None or not (user.is_active and user.role == "admin" and user.password_hash)
+    if (row is None or not user.can_sign_in
             or row.last_seen_at < now - IDLE or row.created_at < now - MAX_AGE):
         if row is not None:
             row.delete_instance()
@@ -103,11 +103,6 @@ def log_out() -> None:
     _end_current()
 
 
-def is_protected(path: str) -> bool:
-    """True for /admin and every URL under it."""
-    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
-
-
 def _is_public_asset() -> bool:
     endpoint = request.endpoint or ""
     return request.path.startswith(PUBLIC_PATH_PREFIX) and endpoint.endswith(PUBLIC_ENDPOINT_SUFFIX)
@@ -126,7 +121,8 @@ def safe_next(target: str | None) -> str:
 def require_admin():
     """before_request: anonymous requests to /admin... get a redirect or a 401."""
     rule = request.url_rule.rule if request.url_rule else ""
-    if not (is_protected(request.path) or is_protected(rule)) or _is_public_asset():
+    if not (console.is_console_path(request.path) or console.is_console_path(rule)) \
+            or _is_public_asset():
         return None
     if current_user() is not None:
         return None

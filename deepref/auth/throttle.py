@@ -9,12 +9,11 @@ so a burst of parallel requests cannot all see LIMIT - 1 and all get a guess.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 
 from deepref.models.auth import LoginAttempt
-from deepref.models.fields import is_postgres, utcnow
+from deepref.models.fields import utcnow
 
 LIMIT = 5
 WINDOW = dt.timedelta(minutes=15)
@@ -26,21 +25,9 @@ def _key(email: str, ip: str | None) -> tuple[str, str]:
     return email[:email_field], (ip or "unknown")[:IP_MAX_LENGTH]
 
 
-@contextlib.contextmanager
 def one_at_a_time(email: str):
-    """A transaction in which no other sign-in for `email` is checked or counted.
-
-    PostgreSQL: a transaction-scoped advisory lock on the email; SQLite: the write lock.
-    """
-    db = LoginAttempt._meta.database
-    if not is_postgres(db):
-        with db.atomic(lock_type="IMMEDIATE"):
-            yield
-        return
-    with db.atomic():
-        db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                       (f"deepref-login:{_key(email, None)[0]}",))
-        yield
+    """A transaction in which no other sign-in for `email` is checked or counted."""
+    return LoginAttempt._meta.database.serialized(f"deepref-login:{_key(email, None)[0]}")
 
 
 def retry_after(email: str, ip: str | None, now: dt.datetime | None = None) -> int:

@@ -44,7 +44,7 @@ def login():
             return _form(429, message, email, {"Retry-After": str(wait)})
         user = User.get_or_none(User.email == email) if email else None
         valid = passwords.verify_password(user.password_hash if user else None, password)
-        if not (valid and user.is_active and user.role == "admin"):
+        if not (valid and user.can_sign_in):
             throttle.record_failure(email, ip)
             return _form(200, REFUSED, email)
     log_in(user)

@@ -6,11 +6,11 @@ import uuid
 
 import peewee as pw
 
-from deepref.crypto import EncryptedTextField
 from deepref.models.base import BaseModel, check, foreign_key
 from deepref.models.core import User
 from deepref.models.fields import (
     CreatedAtField,
+    EncryptedTextField,
     JSONObjectField,
     TimestampField,
     UUIDKeyField,

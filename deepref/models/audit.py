@@ -31,10 +31,3 @@ class AuditLog(BaseModel):
 
     def __str__(self):
         return f"{self.action} {self.table_name} {self.row_id or ''}".strip()
-
-
-AuditLog.add_index(pw.ModelIndex(AuditLog, [AuditLog.created_at], name="ix_audit_log_created_at"))
-AuditLog.add_index(
-    pw.ModelIndex(AuditLog, [AuditLog.table_name, AuditLog.row_id], name="ix_audit_log_table_name_row_id")
-)
-AuditLog.add_index(pw.ModelIndex(AuditLog, [AuditLog.user], name="ix_audit_log_user_id"))

@@ -29,19 +29,6 @@ class LoginAttempt(BaseModel):
         return f"{self.email} from {self.ip}"
 
 
-LoginAttempt.add_index(
-    pw.ModelIndex(LoginAttempt, [LoginAttempt.email, LoginAttempt.attempted_at],
-                  name="ix_login_attempts_email_attempted_at")
-)
-LoginAttempt.add_index(
-    pw.ModelIndex(LoginAttempt, [LoginAttempt.ip, LoginAttempt.attempted_at],
-                  name="ix_login_attempts_ip_attempted_at")
-)
-LoginAttempt.add_index(
-    pw.ModelIndex(LoginAttempt, [LoginAttempt.attempted_at], name="ix_login_attempts_attempted_at")
-)
-
-
 class AdminSession(BaseModel):
     """A signed-in console session (revision 006_admin_sessions).
 
@@ -57,16 +44,3 @@ class AdminSession(BaseModel):
 
     class Meta:
         table_name = "admin_sessions"
-
-
-AdminSession.add_index(
-    pw.ModelIndex(AdminSession, [AdminSession.token_hash], unique=True,
-                  name="uq_admin_sessions_token_hash")
-)
-AdminSession.add_index(
-    pw.ModelIndex(AdminSession, [AdminSession.user], name="ix_admin_sessions_user_id")
-)
-AdminSession.add_index(
-    pw.ModelIndex(AdminSession, [AdminSession.last_seen_at],
-                  name="ix_admin_sessions_last_seen_at")
-)

@@ -60,6 +60,16 @@ class User(BaseModel):
     def __str__(self):
         return self.email
 
+    @property
+    def can_sign_in(self) -> bool:
+        """May this user use the admin console (given the right password)?"""
+        return bool(self.is_active and self.role == "admin" and self.password_hash)
+
+    @classmethod
+    def who_can_sign_in(cls) -> pw.Expression:
+        """`can_sign_in` as a condition on the users table."""
+        return (cls.is_active == True) & (cls.role == "admin") & cls.password_hash.is_null(False)  # noqa: E712
+
 
 class Reference(BaseModel):
     id = UUIDKeyField()

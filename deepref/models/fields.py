@@ -11,20 +11,14 @@ import uuid
 
 import peewee as pw
 
+from deepref.crypto import Sealed, cipher
+
 UTC = dt.timezone.utc
-SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware, in UTC."""
     return dt.datetime.now(UTC)
-
-
-def is_postgres(database) -> bool:
-    """True when `database` (or the database behind a proxy) is PostgreSQL."""
-    if isinstance(database, pw.DatabaseProxy):
-        database = database.obj
-    return isinstance(database, pw.PostgresqlDatabase)
 
 
 def server_default(sql: str) -> list[pw.SQL]:
@@ -58,8 +52,9 @@ class UUIDKeyField(pw.UUIDField):
 
     def ddl(self, ctx):
         node = super().ddl(ctx)
-        if is_postgres(self.model._meta.database):
-            node.nodes.append(pw.SQL("DEFAULT gen_random_uuid()"))
+        default = self.model._meta.database.uuid_default
+        if default:
+            node.nodes.append(pw.SQL(f"DEFAULT {default}"))
         return node
 
 
@@ -76,9 +71,7 @@ class TimestampField(pw.Field):
         if not isinstance(value, dt.datetime):
             raise ValueError(f"{self.name}: expected a datetime, got {type(value).__name__}")
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        if is_postgres(self.model._meta.database):
-            return value
-        return value.strftime(SQLITE_TIMESTAMP)
+        return self.model._meta.database.timestamp_value(value)
 
     def python_value(self, value):
         if value is None:
@@ -108,3 +101,43 @@ class JSONObjectField(pw.JSONField):
         kwargs.setdefault("default", dict)
         kwargs.setdefault("constraints", server_default("'{}'"))
         super().__init__(**kwargs)
+
+
+class _DecryptingAccessor(pw.FieldAccessor):
+    def __get__(self, instance, instance_type=None):
+        if instance is None:
+            return self.field
+        value = instance.__data__.get(self.name)
+        if isinstance(value, Sealed):
+            return value.reveal(self.field.label_of(instance))
+        return value
+
+
+class EncryptedTextField(pw.TextField):
+    """A `text` column holding Fernet tokens; plain text through the model attribute.
+
+    `label_field` names the column identifying a row in errors (e.g. "prompt_id").
+    """
+
+    accessor_class = _DecryptingAccessor
+
+    def __init__(self, label_field: str | None = None, **kwargs):
+        self.label_field = label_field
+        super().__init__(**kwargs)
+
+    def db_value(self, value):
+        if value is None or isinstance(value, pw.Node):
+            return value
+        if isinstance(value, Sealed):  # unchanged since it was read: write it back as is
+            return value.token
+        return cipher().encrypt(str(value))
+
+    def python_value(self, value):
+        return None if value is None else Sealed(value)
+
+    def label_of(self, instance) -> str:
+        label = instance.__data__.get(self.label_field) if self.label_field else None
+        if label:
+            return str(label)
+        pk = self.model._meta.primary_key
+        return f"{self.model.__name__} {instance.__data__.get(pk.name) if pk else '?'}"

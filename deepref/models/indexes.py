@@ -1,6 +1,7 @@
 """Every named index and unique constraint, attached to the models in one place.
 
-The revisions create these; `flask db check` compares them with the live database.
+Each table lists its indexes as (name, field, ...) entries; the revisions create them
+and `flask db check` compares them with the live database.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import peewee as pw
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
+from deepref.models.audit import AuditLog
+from deepref.models.auth import AdminSession, LoginAttempt
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
 
 # Full-text documents: search must use exactly these, so PostgreSQL uses the GIN indexes.
@@ -22,6 +25,7 @@ BUNDLE_FTS_DOCUMENT = (
 
 UNIQUE = {
     User: [("uq_users_email", "email")],
+    AdminSession: [("uq_admin_sessions_token_hash", "token_hash")],
     Bundle: [("uq_bundles_share_token", "share_token")],
     AIPrompt: [("uq_ai_prompts_prompt_id", "prompt_id")],
     AISession: [("uq_ai_sessions_agent_id", "agent_id")],
@@ -42,6 +46,22 @@ FOREIGN_KEY = {
         ("ix_ai_interactions_session_id", "session"),
         ("ix_ai_interactions_prompt_id", "prompt"),
     ],
+    AuditLog: [("ix_audit_log_user_id", "user")],
+    AdminSession: [("ix_admin_sessions_user_id", "user")],
+}
+
+# The console's tables (revisions 004-006).
+CONSOLE = {
+    AuditLog: [
+        ("ix_audit_log_created_at", "created_at"),
+        ("ix_audit_log_table_name_row_id", "table_name", "row_id"),
+    ],
+    LoginAttempt: [
+        ("ix_login_attempts_email_attempted_at", "email", "attempted_at"),
+        ("ix_login_attempts_ip_attempted_at", "ip", "attempted_at"),
+        ("ix_login_attempts_attempted_at", "attempted_at"),
+    ],
+    AdminSession: [("ix_admin_sessions_last_seen_at", "last_seen_at")],
 }
 
 # Revision 003_create_indexes.
@@ -102,24 +122,26 @@ PERFORMANCE = {
 }
 
 
+# Partial indexes: the entry ends with the condition rows must meet.
+PARTIAL = {
+    AISession: [
+        ("ix_ai_sessions_user_id_started_at_open", "user", "started_at",
+         AISession.ended_at.is_null()),
+    ],
+}
+
+
 def _attach(table: dict, unique: bool = False) -> None:
     for model, entries in table.items():
         for name, *fields in entries:
+            where = fields.pop() if isinstance(fields[-1], pw.Node) else None
             columns = [model._meta.fields[f] for f in fields]
-            model.add_index(pw.ModelIndex(model, columns, unique=unique, name=name))
+            model.add_index(pw.ModelIndex(model, columns, unique=unique, name=name, where=where))
 
 
-_attach(UNIQUE, unique=True)
-_attach(FOREIGN_KEY)
-_attach(PERFORMANCE)
-AISession.add_index(
-    pw.ModelIndex(
-        AISession,
-        [AISession.user, AISession.started_at],
-        where=AISession.ended_at.is_null(),
-        name="ix_ai_sessions_user_id_started_at_open",
-    )
-)
+for _table, _unique in ((UNIQUE, True), (FOREIGN_KEY, False), (PERFORMANCE, False),
+                        (CONSOLE, False), (PARTIAL, False)):
+    _attach(_table, _unique)
 
 # PostgreSQL-only: GIN full-text indexes (SQLite has no tsvector).
 POSTGRES_ONLY_INDEXES = {

@@ -1,80 +1,34 @@
-"""`flask db ...`: thin commands over deepref.migrate and deepref.schema_check.
+"""`flask db ...`: thin commands over deepref.migrate.
 
 Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from pathlib import Path
-
 import click
-import peewee as pw
 from flask import current_app
 from flask.cli import AppGroup
-from playhouse.pool import MaxConnectionsExceeded
 
+from deepref import db as dblayer
 from deepref import migrate as runner
-from deepref import schema_check
-from deepref.db import first_line, release, require_database_file
-from deepref.deploy import migrations_dir
+from deepref.cli.errors import command_errors
+from deepref.migrate import check as schema_check
 
 db_group = AppGroup("db", help="Apply, roll back, inspect and generate migrations.")
 
 
-def _database() -> pw.Database:
-    return current_app.extensions["deepref_db"]
+def _database():
+    return dblayer.database.obj
 
 
-def _directory() -> Path:
-    return migrations_dir(current_app)
-
-
-# What SQLite and PostgreSQL say about a table that migrations have not created yet.
-NOT_MIGRATED = re.compile(r'no such table|relation "[^"]*" does not exist')
-
-
-def database_errors(command=None, *, needs_file: bool = True):
-    """Turn a database that cannot be reached or used into one clear line, exit 1.
-
-    With `needs_file` (all but `db migrate`), a SQLite file that does not exist is
-    refused with a hint instead of being created, empty, by connecting to it.
-    """
-    if command is None:
-        return functools.partial(database_errors, needs_file=needs_file)
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        db = _database()
-        where = current_app.config["DEEPREF"].database.describe()
-        try:
-            if needs_file:
-                require_database_file(db)
-            return command(*args, **kwargs)
-        except MaxConnectionsExceeded:
-            raise click.ClickException(f"no free database connection for {where}") from None
-        except (pw.OperationalError, pw.InterfaceError) as exc:
-            raise click.ClickException(f"database {where}: {_explain(exc)}") from None
-        except pw.DatabaseError as exc:
-            raise click.ClickException(f"database error: {_explain(exc)}") from None
-        finally:
-            release(db)  # rolls back first: closing must never raise over the real error
-
-    return wrapper
-
-
-def _explain(exc: Exception) -> str:
-    line = first_line(exc)
-    if NOT_MIGRATED.search(line):
-        return f"{line}: run `flask db migrate` first"
-    return line
+def _directory():
+    return current_app.config["DEEPREF"].migrations_dir
 
 
 @db_group.command("migrate")
 @click.option("--to", "target", metavar="NAME", help=(
     "Stop after this revision: its name, file name or number (e.g. 002)."))
-@database_errors(needs_file=False)  # the one command that creates a new SQLite file
+@command_errors(needs_file=False)  # the one command that creates a new SQLite file
 def migrate_command(target):
     """Apply pending revisions in order."""
     applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo)
@@ -93,7 +47,7 @@ def migrate_command(target):
 @click.option("--to", "target", metavar="NAME", help=(
     "Undo every revision after this one: its name, file name or number (e.g. 002); "
     "'zero' undoes all."))
-@database_errors
+@command_errors
 def rollback_command(steps, target):
     """Undo the last applied revision(s), saying what each drops."""
     if steps is not None and target is not None:
@@ -108,7 +62,7 @@ def rollback_command(steps, target):
 
 
 @db_group.command("status", short_help="List revisions; exit 1 unless up to date.")
-@database_errors
+@command_errors
 def status_command():
     """List revisions; exit 1 when some are pending or applied but missing here."""
     states = runner.status(_database(), _directory())
@@ -139,7 +93,7 @@ def _when(state) -> str:
 @db_group.command("create", short_help="Write a new revision (empty, or an --auto draft).")
 @click.argument("name")
 @click.option("--auto", is_flag=True, help="Draft it from the difference with the models.")
-@database_errors(needs_file=False)  # an empty revision needs no database; --auto does
+@command_errors(needs_file=False)  # an empty revision needs no database; --auto does
 def create_command(name, auto):
     """Write migrations/NNN_NAME.py (empty, or an --auto draft to review).
 
@@ -149,7 +103,7 @@ def create_command(name, auto):
     from deepref.models import ALL_MODELS
 
     if auto:
-        require_database_file(_database())
+        _database().require_file()
     created = runner.create(_database(), name, ALL_MODELS if auto else None, _directory())
     if created is None:
         click.echo("The models and the migrations already agree: nothing created.")
@@ -165,7 +119,7 @@ def create_command(name, auto):
 
 
 @db_group.command("check")
-@database_errors
+@command_errors
 def check_command():
     """Compare the live database with the models; exit 1 on any drift."""
     differences = schema_check.compare(_database())
@@ -175,8 +129,3 @@ def check_command():
         click.echo(f"{len(differences)} difference(s) between the database and the models.")
         raise SystemExit(1)
     click.echo("No drift: the database matches the models.")
-
-
-def init_app(app) -> None:
-    """Register the commands."""
-    app.cli.add_command(db_group)

@@ -3,9 +3,9 @@ beforehand what goes with a row."""
 
 from __future__ import annotations
 
-from admin_support import (  # noqa: F401  (fixtures)
-    admin_user, app, backend, client, console, db, make_bundle, make_interaction, make_kyc,
-    make_prompt, make_reference, make_session, make_user, password_hash, post, text,
+from support import (
+    make_bundle, make_interaction, make_kyc, make_prompt, make_reference, make_session,
+    make_user, post, text,
 )
 
 from deepref.models import (

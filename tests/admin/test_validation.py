@@ -4,10 +4,9 @@ typed values stay in the form."""
 from __future__ import annotations
 
 import pytest
-from admin_support import (  # noqa: F401  (fixtures)
-    admin_user, app, backend, client, console, db, make_bundle, make_finetune, make_interaction,
-    make_prompt, make_reference, make_session, make_user, password_hash, post, reference_form,
-    refused, text, version,
+from support import (
+    make_bundle, make_finetune, make_interaction, make_prompt, make_reference, make_session,
+    make_user, post, reference_form, refused, text, version,
 )
 
 from deepref.admin.base import AdminModelView

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from admin_support import (  # noqa: F401  (fixtures)
-    admin_user, app, backend, client, console, db, make_finetune, make_interaction, make_prompt,
-    make_reference, make_session, make_user, password_hash, post, text, version,
+from support import (
+    make_finetune, make_interaction, make_prompt, make_reference, make_session, make_user,
+    post, text, version,
 )
 
 from deepref.models import (

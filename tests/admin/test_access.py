@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 
-from admin_support import (  # noqa: F401  (fixtures)
-    admin_user, anon, app, backend, client, console, db, password_hash, post, text, token,
-)
+from support import post, text
 
 SAMPLE_ARGS = {"export_type": "csv", "filename": "admin/js/helpers.js"}
 

@@ -21,16 +21,16 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-import conftest
-from admin_support import make_bundle, make_finetune, make_interaction, make_prompt, make_session
+from databases import TEST_KEYS, database_of
 from deepref import create_app
 from deepref import migrate as runner
 from deepref.models import AIFinetuneDataset, AuditLog, Reference, User
+from support import make_bundle, make_finetune, make_interaction, make_prompt, make_session
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 EMAIL, PASSWORD = "browser-admin@example.com", "a long browser passphrase"
 TIMEOUT_MS = 10_000
 # Reports every CSP violation on the console, whatever the browser logs itself.
@@ -43,9 +43,9 @@ document.addEventListener("securitypolicyviolation", (e) => console.error(
 @pytest.fixture
 def server(tmp_path):
     """The app served over HTTP on 127.0.0.1; yields its base URL."""
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/browser.sqlite3", **conftest.TEST_KEYS}
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/browser.sqlite3", **TEST_KEYS}
     app = create_app({"ENV": env, "INSTANCE_PATH": str(tmp_path / "instance")})
-    database = app.extensions["deepref_db"]
+    database = database_of(app)
     runner.migrate(database, echo=lambda line: None)
     User.create(email=EMAIL, role="admin", password_hash=generate_password_hash(PASSWORD))
     jane = User.create(email="jane.seeker@example.com")

@@ -1,32 +1,28 @@
 """The migration runner around peewee-migrate: a lock, atomic revisions, clear errors.
 
-peewee-migrate has no lock (STACK_NOTES): every command that writes holds one for its
-whole run (a PostgreSQL advisory lock, or an flock beside the SQLite file) and re-reads
-the history after taking it, so concurrent runs apply each revision once.
+peewee-migrate has no lock (STACK_NOTES): every command that writes holds the
+database's migration lock (deepref.db: a PostgreSQL advisory lock, or an flock beside
+the SQLite file) for its whole run and re-reads the history after taking it, so
+concurrent runs apply each revision once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import click
 import peewee as pw
 from peewee_migrate import Migrator, Router
 
-from deepref.db import first_line, prepare_database_file, require_database_file
-from deepref.models.fields import is_postgres
+from deepref.config import MIGRATIONS_DIR
+from deepref.db import first_line
+from deepref.exceptions import DeeprefError, UsageError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 HISTORY_TABLE = "migratehistory"
-# pg_advisory_lock key: "deepref" as a number, shared by every deepref process.
-LOCK_KEY = int.from_bytes(b"deepref", "big")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,80}$")
 
 _quiet = logging.getLogger("deepref.migrate.router")
@@ -34,13 +30,11 @@ _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
 
 
-class MigrationError(click.ClickException):
+class MigrationError(DeeprefError):
     """A revision failed or cannot be run; exit 1 with the reason."""
 
-    exit_code = 1
 
-
-class UnknownRevision(click.UsageError):
+class UnknownRevision(UsageError):
     """A revision named on the command line does not exist (bad usage, exit 2)."""
 
 
@@ -129,36 +123,6 @@ def _as_utc(value) -> dt.datetime | None:
     return value
 
 
-@contextlib.contextmanager
-def migration_lock(db: pw.Database, echo: Callable[[str], None]):
-    """Hold the one migration lock for this database while the block runs."""
-    if is_postgres(db):
-        db.connect(reuse_if_open=True)
-        # If this process dies mid-statement, let the server notice within a second and
-        # end the session (rolling back, releasing the lock) instead of after the statement.
-        with contextlib.suppress(pw.ProgrammingError):  # PostgreSQL < 14 lacks it
-            db.execute_sql("SET client_connection_check_interval = 1000")
-        if not db.execute_sql("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
-            echo("Waiting for another migration run to finish...")
-            db.execute_sql("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-        try:
-            yield
-        finally:
-            with contextlib.suppress(pw.DatabaseError, pw.InterfaceError):
-                db.execute_sql("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-        return
-    if db.database == ":memory:":
-        yield
-        return
-    with open(f"{db.database}.migrate-lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            echo("Waiting for another migration run to finish...")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def migrate(
     db: pw.Database,
     directory: Path = MIGRATIONS_DIR,
@@ -169,8 +133,8 @@ def migrate(
     if target is not None:
         target = resolve(target, available(directory))
     applied = []
-    prepare_database_file(db)  # the one place a new SQLite file (and its folders) appears
-    with migration_lock(db, echo):
+    db.prepare_file()  # the one place a new SQLite file (and its folders) appears
+    with db.migration_lock(echo):
         router = _router(db, directory)
         done = set(router.done)
         if target is not None and target in done:
@@ -193,17 +157,15 @@ def rollback(
 ) -> list[str]:
     """Undo the last `steps` revisions, or all after `to` ("zero": all); return them."""
     undone = []
-    require_database_file(db)
-    with migration_lock(db, echo):
+    db.require_file()
+    with db.migration_lock(echo):
         router = _router(db, directory)
         done = router.done
         if to is not None:
             keep = 0 if to == "zero" else done.index(resolve(to, done)) + 1
             steps = len(done) - keep
         elif done and steps > len(done):
-            raise click.UsageError(
-                f"--steps {steps}: only {len(done)} revision(s) are applied"
-            )
+            raise UsageError(f"--steps {steps}: only {len(done)} revision(s) are applied")
         for name in reversed(done[len(done) - steps:] if steps else []):
             if name not in router.todo:
                 raise MigrationError(f"cannot roll back {name}: its file is not in {directory}")
@@ -262,7 +224,7 @@ def _drops(before: dict, after: dict) -> list[str]:
 def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRATIONS_DIR) -> str | None:
     """Write a new revision file (empty, or a draft diffed from `auto_models`)."""
     if not NAME_PATTERN.match(name):
-        raise click.UsageError(
+        raise UsageError(
             "a revision name is lower-case letters, digits and underscores, starting with a letter"
         )
     router = _router(db, directory)

@@ -14,8 +14,8 @@ import uuid
 
 import peewee as pw
 
-from deepref.migrate import HISTORY_TABLE
-from deepref.models.fields import is_postgres
+from deepref.db import SqliteDatabase
+from deepref.migrate.runner import HISTORY_TABLE
 
 Schema = dict[str, dict[str, dict[str, str]]]  # table -> kind -> name -> definition
 KINDS = ("column", "constraint", "index")
@@ -23,7 +23,7 @@ KINDS = ("column", "constraint", "index")
 
 def compare(db: pw.Database) -> list[str]:
     """One line per difference between the live database and the models."""
-    if is_postgres(db):
+    if db.is_postgres:
         live, expected = _postgres_schemas(db)
     else:
         live, expected = _sqlite_schema(db), _sqlite_expected()
@@ -32,7 +32,7 @@ def compare(db: pw.Database) -> list[str]:
 
 def live_schema(db: pw.Database) -> Schema:
     """The live database's tables, columns, constraints and indexes."""
-    if is_postgres(db):
+    if db.is_postgres:
         schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
         return _postgres_schema(db, schema)
     return _sqlite_schema(db)
@@ -139,7 +139,7 @@ def _column(type_: str, not_null, default) -> str:
 
 def _sqlite_expected() -> Schema:
     models, _ = _models()
-    memory = pw.SqliteDatabase(":memory:")
+    memory = SqliteDatabase(":memory:")
     with memory.bind_ctx(models):
         memory.create_tables(models)
         return _sqlite_schema(memory)

@@ -4,10 +4,9 @@ and the dashboard's numbers."""
 from __future__ import annotations
 
 import pytest
-from admin_support import (  # noqa: F401  (fixtures)
-    admin_user, app, backend, client, console, db, counting_queries, hours_ago, make_bundle,
-    make_finetune, make_interaction, make_kyc, make_prompt, make_reference, make_session,
-    make_user, password_hash, text,
+from support import (
+    counting_queries, hours_ago, make_bundle, make_finetune, make_interaction, make_kyc,
+    make_prompt, make_reference, make_session, make_user, text,
 )
 
 from deepref.admin import dashboard, listing

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from admin_support import (  # noqa: F401  (fixtures)
-    ADMIN_EMAIL, admin_user, app, backend, client, console, db, make_finetune, make_interaction,
-    make_prompt, make_reference, make_session, make_user, password_hash, post, text, version,
+from support import (
+    ADMIN_EMAIL, make_finetune, make_interaction, make_prompt, make_reference, make_session,
+    make_user, post, text, version,
 )
 
 from deepref.admin import trail
@@ -103,7 +103,7 @@ def test_a_failed_write_leaves_no_audit_row(client, db, monkeypatch):
     # A refused delete (NO ACTION) records nothing either.
     make_reference(seeker)
     reviewer = make_user("reviewer@example.com")
-    from admin_support import make_kyc
+    from support import make_kyc
 
     make_kyc(seeker, reviewed_by=reviewer)
     post(client, "/admin/user/delete/", {"id": str(reviewer.id)})

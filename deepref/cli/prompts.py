@@ -1,4 +1,4 @@
-"""`flask seed-prompts` and `flask rotate-prompt-key`: thin commands over seeds and crypto.
+"""`flask seed-prompts` and `flask rotate-prompt-key`: the AI agents' prompts.
 
 Exit codes: 0 success, 1 failure (nothing written), 2 bad usage.
 """
@@ -12,8 +12,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from deepref import crypto, seeds
-from deepref.cli import database_errors
+from deepref.cli.errors import command_errors
 from deepref.models import AIPrompt
+from deepref.models.fields import EncryptedTextField
 
 ORDER = (seeds.INSERTED, seeds.UPDATED, seeds.UNCHANGED, seeds.SKIPPED, seeds.CONFLICT)
 DRY_WORDS = {seeds.INSERTED: "would insert", seeds.UPDATED: "would update"}
@@ -26,7 +27,7 @@ DRY_WORDS = {seeds.INSERTED: "would insert", seeds.UPDATED: "would update"}
               help="With --update: overwrite agents whose content differs at the same version.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @with_appcontext
-@database_errors
+@command_errors
 def seed_prompts_command(update, force, dry_run):
     """Load the four AI agents from seeds/ into ai_prompts (idempotent)."""
     if force and not update:
@@ -49,10 +50,10 @@ def _summary(outcomes, dry_run: bool) -> str:
 
 @click.command("rotate-prompt-key")
 @with_appcontext
-@database_errors
+@command_errors
 def rotate_prompt_key_command():
     """Re-encrypt every system prompt with the first PROMPT_ENCRYPTION_KEYS key."""
-    changed, total = crypto.reencrypt(AIPrompt.system_prompt)
+    changed, total = reencrypt(AIPrompt.system_prompt)
     click.echo(f"Re-encrypted {changed} of {total} prompt(s) with the first key; "
                f"{total - changed} already used it.")
     if total:
@@ -60,7 +61,24 @@ def rotate_prompt_key_command():
                    "from PROMPT_ENCRYPTION_KEYS.")
 
 
-def init_app(app) -> None:
-    """Register the commands."""
-    app.cli.add_command(seed_prompts_command)
-    app.cli.add_command(rotate_prompt_key_command)
+
+def reencrypt(field: EncryptedTextField) -> tuple[int, int]:
+    """Re-encrypt every row's `field` with the first key, in one transaction.
+
+    Returns (rows changed, rows in total). One undecryptable row aborts the whole
+    run with PromptDecryptionError, leaving every row as it was.
+    """
+    model, current = field.model, crypto.cipher()
+    pk = model._meta.primary_key
+    label = getattr(model, field.label_field) if field.label_field else pk
+    changed = total = 0
+    with model._meta.database.exclusive_transaction(model._meta.table_name):
+        rows = model.select(pk, label, field).order_by(label, pk).tuples()
+        for key, name, sealed in list(rows):
+            total += 1
+            if sealed is None or current.is_current(sealed.token):
+                continue
+            token = current.rotate(sealed.token, str(name))
+            model.update({field: crypto.Sealed(token)}).where(pk == key).execute()
+            changed += 1
+    return changed, total

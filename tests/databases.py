@@ -1,0 +1,93 @@
+"""Throwaway databases for the tests: SQLite in a temp file, PostgreSQL in a new database.
+
+PostgreSQL is found at TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432, trust auth).
+If it cannot be reached, PostgreSQL tests fail: they never skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+from cryptography.fernet import Fernet
+
+from deepref import create_app
+from deepref import migrate as runner
+from deepref.db import database
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# PostgreSQL apps refuse to start without keys (deepref.keys): one set per test session.
+TEST_KEYS = {"SECRET_KEY": secrets.token_urlsafe(32),
+             "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+BACKENDS = ["sqlite", "postgres"]
+
+
+def admin_connection():
+    """An autocommit connection to the server's maintenance database."""
+    try:
+        conn = psycopg2.connect(POSTGRES_URL, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is needed for these tests and is not reachable at "
+                    f"{POSTGRES_URL}: {exc}", pytrace=False)
+    conn.autocommit = True
+    return conn
+
+
+def postgres_url_for(name: str) -> str:
+    """POSTGRES_URL with its database name replaced."""
+    parts = urlsplit(POSTGRES_URL)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextlib.contextmanager
+def throwaway_postgres(prefix: str = "deepref_test"):
+    """A new, empty PostgreSQL database's URL; dropped afterwards, whoever is connected."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with contextlib.closing(admin_connection()) as admin:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield postgres_url_for(name)
+        finally:
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def throwaway_database(backend: str, folder: Path, prefix: str = "deepref_test"):
+    """A new database's URL for `backend`: a file in `folder`, or a PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/deepref.sqlite3"
+        return
+    with throwaway_postgres(prefix) as url:
+        yield url
+
+
+def app_env(url: str, **extra: str) -> dict[str, str]:
+    """The environment a test app sees (nothing from the real environment or .env)."""
+    return {"DATABASE_URL": url, "DATABASE_POOL_MIN": "1", "DATABASE_POOL_MAX": "5",
+            **TEST_KEYS, **extra}
+
+
+def migrated_app(env: dict[str, str], instance: Path, **config):
+    """An app on `env`'s database with every revision applied."""
+    app = create_app({"ENV": env, "INSTANCE_PATH": str(instance), "TESTING": True, **config})
+    runner.migrate(database_of(app), echo=lambda line: None)
+    return app
+
+
+def database_of(app):
+    """The app's database, the models' proxy bound to it (as a request or command would)."""
+    with app.app_context():
+        return database.obj
+
+
+def close_database(app) -> None:
+    """Close every connection the app's database holds."""
+    database_of(app).shut()
