@@ -24,9 +24,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(FLASK) db migrate
 
+# Migrates, then serves: the address and the first admin's one-time password are the
+# last lines printed.
 run: migrate
-	$(FLASK) ensure-admin
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@$(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest

@@ -48,12 +48,13 @@ def _build(config: dict) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config.update(config)
 
-    from deepref import admin, auth, cli, db, deploy, errors, health, keys
+    from deepref import admin, auth, cli, console, db, deploy, errors, health, keys
 
     db.init_app(app)
     keys.init_app(app)
     cli.init_app(app)
     health.init_app(app)
+    console.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     admin.init_app(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import redirect
+
 PREFIX = "/admin"
 HOME = "/admin/"
 
@@ -10,3 +12,7 @@ def is_console_path(path: str) -> bool:
     """True for /admin and every URL under it."""
     return path == PREFIX or path.startswith(PREFIX + "/")
 
+
+def init_app(app) -> None:
+    """Send the site's root to the console (where `make run`'s address leads)."""
+    app.add_url_rule("/", "home", lambda: redirect(HOME))

@@ -66,9 +66,9 @@ def command_errors(command=None, *, needs_file: bool = True):
 
 
 def serving() -> bool:
-    """True unless the app is being built for a `flask` command other than `run`."""
+    """True unless the app is being built for a `flask` command other than `run` or `serve`."""
     context = click.get_current_context(silent=True)
-    return context is None or context.command.name == "run"
+    return context is None or context.command.name in ("run", "serve")
 
 
 def exit_under_command_line(exc: DeeprefError) -> None:
