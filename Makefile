@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app deepref
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test migrate clean
+.PHONY: run test provision migrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "deepref needs Python 3.11 or newer")'
@@ -29,8 +29,13 @@ migrate: $(VENV)/.installed
 run: migrate
 	@$(FLASK) serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: provision $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# What the tests need besides Python (PostgreSQL, chromium): started or installed, or
+# one line saying what to run. Silent when they are there.
+provision:
+	@scripts/provision-test
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-output

@@ -2,13 +2,16 @@
 """Load benchmark: a real gunicorn on the bench data set, driven by signed-in admins.
 
     python bench/load.py --database-url postgresql://user@host/deepref_bench [--duration 30]
+    python bench/load.py --database-url ... --requests 200    # a fixed amount of work
 
 Starts `gunicorn -c gunicorn.conf.py wsgi:app` (2 workers by default) on a free loopback
 port against a database filled by bench/generate.py, signs in --clients sessions through
-/login (CSRF token and all, like a browser), and for --duration seconds each session
-mixes reference list pages, full-text searches, detail views and edits (the edit form,
-then a save that changes the `relationship` field). Then it stops gunicorn and checks
-every acknowledged edit (the save redirected) against the database.
+/login (CSRF token and all, like a browser), and each session mixes reference list
+pages, full-text searches, detail views and edits (the edit form, then a save that
+changes the `relationship` field): for --duration seconds, or, with --requests N, until
+it has made its N requests, split among the kinds by --mix with at least one of each,
+however slow the machine. Then it stops gunicorn and checks every acknowledged edit (the
+save redirected) against the database.
 
 Reports requests per second, median / p95 / p99 latency per kind of request, errors
 (5xx, dropped connections, unexpected answers) and lost writes; exits 1 if there was
@@ -197,7 +200,41 @@ class Plan:
     ids: list[str]
     run: str  # marks this run's edits
     seed: int
+    requests: int | None = None  # per session, instead of a deadline
+    measure_from: float = 0.0
     deadline: float = 0.0
+
+
+def shares(mix: list[tuple[str, int]], total: int) -> dict[str, int]:
+    """`total` requests split among the kinds by weight, at least one of each weighted kind.
+
+    One each first, the rest in proportion to the weights (largest remainders round up).
+    An edit counts as one request here, though it is two (the form, then the save).
+    """
+    weights = {kind: weight for kind, weight in mix if weight > 0}
+    counts = dict.fromkeys(weights, 1)
+    rest, whole = total - len(weights), sum(weights.values())
+    exact = {kind: rest * weight / whole for kind, weight in weights.items()}
+    for kind, value in exact.items():
+        counts[kind] += int(value)
+    by_remainder = sorted(exact, key=lambda kind: exact[kind] - int(exact[kind]), reverse=True)
+    for kind in by_remainder[:total - sum(counts.values())]:
+        counts[kind] += 1
+    return counts
+
+
+def kinds_to_ask(plan: Plan, rng: random.Random):
+    """The kinds of request one session makes, in order: until the deadline, or its share."""
+    kinds, weights = zip(*plan.mix)
+    if plan.requests is None:
+        while time.monotonic() < plan.deadline:
+            yield rng.choices(kinds, weights)[0]
+        return
+    while time.monotonic() < plan.measure_from:  # warm-up: by time, and not counted
+        yield rng.choices(kinds, weights)[0]
+    work = [kind for kind, n in shares(plan.mix, plan.requests).items() for _ in range(n)]
+    rng.shuffle(work)
+    yield from work
 
 
 def run_client(number: int, plan: Plan, results: Results, ready: threading.Barrier) -> None:
@@ -209,13 +246,11 @@ def run_client(number: int, plan: Plan, results: Results, ready: threading.Barri
         results.problem("sign-in", str(exc) or type(exc).__name__)
         ready.wait()
         return
-    ready.wait()  # the last one to arrive sets the deadline
+    ready.wait()  # the last one to arrive sets the clock
     # Each client edits its own references, so no two sessions edit one row at once.
     mine = plan.ids[number::plan.clients] or plan.ids
-    kinds, weights = zip(*plan.mix)
     edits = 0
-    while time.monotonic() < plan.deadline:
-        kind = rng.choices(kinds, weights)[0]
+    for kind in kinds_to_ask(plan, rng):
         if kind == "list":
             timed(browser, results, "list", "GET", f"{LIST}?page={rng.randrange(50)}")
         elif kind == "search":
@@ -439,8 +474,12 @@ def parse_mix(ctx, param, value: str) -> list[tuple[str, int]]:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", required=True, metavar="URL",
               help="postgresql://... of a database filled by bench/generate.py.")
-@click.option("--duration", type=click.FloatRange(1, 3600), default=30, show_default=True,
-              help="Seconds of measured load.")
+@click.option("--duration", type=click.FloatRange(1, 3600),
+              help="Seconds of measured load.  [default: 30, unless --requests]")
+@click.option("--requests", type=click.IntRange(1, 1_000_000), metavar="N",
+              help="Instead of --duration: each session makes N measured requests, split "
+                   "among the kinds by --mix with at least one of each (an edit counts as "
+                   "one), then stops; the run ends when every session is done.")
 @click.option("--warm-up", "warm_up", type=click.FloatRange(0, 600), default=5,
               show_default=True, help="Seconds of load before the measured period.")
 @click.option("--clients", type=click.IntRange(1, 256), default=8, show_default=True,
@@ -453,9 +492,18 @@ def parse_mix(ctx, param, value: str) -> list[tuple[str, int]]:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write the figures to this file.")
-def main(database_url, duration, warm_up, clients, workers, threads, mix, seed, json_path):
+def main(database_url, duration, requests, warm_up, clients, workers, threads, mix, seed,
+         json_path):
     """Drive a real gunicorn with signed-in sessions; report throughput, latency, errors."""
     from cryptography.fernet import Fernet
+
+    if duration is not None and requests is not None:
+        raise click.UsageError("--duration and --requests exclude each other: choose one")
+    if requests is None:
+        duration = 30.0 if duration is None else duration
+    elif requests < (kinds := sum(w > 0 for _, w in mix)):
+        raise click.BadParameter(f"at least {kinds}, one of each kind in --mix",
+                                 param_hint="--requests")
 
     from deepref.config import ConfigError, load_settings, read_environment
 
@@ -487,30 +535,36 @@ def main(database_url, duration, warm_up, clients, workers, threads, mix, seed, 
     process = start_gunicorn(env, port, log_path)
     results = Results()
     try:
-        plan = Plan(port, password, clients, mix, terms, ids, secrets.token_hex(3), seed)
+        plan = Plan(port, password, clients, mix, terms, ids, secrets.token_hex(3), seed,
+                    requests)
 
         def go():  # run by the last session to sign in, before any starts its load
-            results.measure_from = time.monotonic() + warm_up
-            plan.deadline = results.measure_from + duration
+            results.measure_from = plan.measure_from = time.monotonic() + warm_up
+            plan.deadline = results.measure_from + (duration or 0)
 
         ready = threading.Barrier(clients, action=go)
         runners = [threading.Thread(target=run_client, args=(n, plan, results, ready),
                                     daemon=True) for n in range(clients)]
+        load = (f"{requests} measured requests per session" if requests
+                else f"{duration:g} s of measured load")
         click.echo(f"Signing in {clients} sessions; then {warm_up:g} s of warm-up and "
-                   f"{duration:g} s of measured load...")
+                   f"{load}...")
         for runner in runners:
             runner.start()
         for runner in runners:
             runner.join()
-        elapsed = duration + max(0.0, time.monotonic() - plan.deadline)
+        # Measured time: from the end of the warm-up until the last session finished.
+        elapsed = max(time.monotonic() - plan.measure_from, 0.001)
     finally:
         stop(process)
     lost = lost_writes(env, results.acknowledged)
     report = summary(results, elapsed, lost)
+    report["requests_per_session"] = requests
     report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["cpus"] = os.cpu_count()
-    show(report, f"gunicorn {workers} workers x {threads} threads, {clients} clients, "
-                 f"mix {','.join(f'{k}={w}' for k, w in mix)}")
+    show(report, f"gunicorn {workers} workers x {threads} threads, {clients} clients"
+                 + (f" x {requests} requests" if requests else "")
+                 + f", mix {','.join(f'{k}={w}' for k, w in mix)}")
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
     click.echo(f"gunicorn log: {log_path}")

@@ -1,4 +1,8 @@
-"""bench/load.py end to end, briefly: gunicorn, signed-in sessions, edits, no lost write."""
+"""bench/load.py end to end, briefly: gunicorn, signed-in sessions, edits, no lost write.
+
+It runs a fixed amount of work (--requests), not a time window, so that every kind of
+request is made however busy the machine is.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +28,17 @@ def test_the_load_benchmark_runs_clean_on_a_small_data_set(pg_database, tmp_path
 
     figures = tmp_path / "load.json"
     load = subprocess.run(
-        [python, "bench/load.py", "--database-url", pg_database, "--duration", "2",
+        [python, "bench/load.py", "--database-url", pg_database, "--requests", "12",
          "--warm-up", "0", "--clients", "3", "--json", str(figures)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = load.stdout + load.stderr
     assert load.returncode == 0, output
     report = json.loads(figures.read_text())
     assert report["http_5xx"] == 0 and report["errors"] == {} and report["lost_writes"] == 0
     assert report["edits_acknowledged"] > 0
     assert all(row["requests"] > 0 for row in report["kinds"].values()), report["kinds"]
+    # 3 sessions x 12 = 36, an edit being a form and a save: at least 3 edits.
+    counted = {kind: row["requests"] for kind, row in report["kinds"].items()}
+    assert counted["edit-form"] == counted["edit-save"] >= 3, counted
+    assert sum(counted.values()) == 36 + counted["edit-form"], counted
     assert "lost writes: 0" in output and "Traceback" not in output

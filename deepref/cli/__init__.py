@@ -4,6 +4,7 @@
 - prompts.py: `flask seed-prompts`, `flask rotate-prompt-key`
 - admins.py: `flask create-admin`, `flask ensure-admin`
 - local.py: `flask serve` (what `make run` starts)
+- demo.py: `flask demo-data`
 - errors.py: the one place failures become one line and an exit code
 
 Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage.
@@ -18,10 +19,10 @@ __all__ = ["exit_under_command_line", "init_app", "serving"]
 
 def init_app(app) -> None:
     """Register every command on `app`."""
-    from deepref.cli import admins, db, local, prompts
+    from deepref.cli import admins, db, demo, local, prompts
 
     app.cli.add_command(db.db_group)
     for command in (prompts.seed_prompts_command, prompts.rotate_prompt_key_command,
                     admins.create_admin_command, admins.ensure_admin_command,
-                    local.serve_command):
+                    local.serve_command, demo.demo_data_command):
         app.cli.add_command(command)

@@ -9,20 +9,16 @@ is global: each test binds it to its console's database first (`database_of`).
 from __future__ import annotations
 
 import contextlib
-import uuid
 
-import peewee as pw
 import pytest
 from werkzeug.security import generate_password_hash
 
-from databases import BACKENDS, app_env, close_database, database_of, migrated_app, throwaway_database
-from deepref import auth, models
-from deepref import migrate as runner
+from databases import (
+    BACKENDS, app_env, close_database, database_of, migrated_app, throwaway_database,
+)
+from deepref import auth
 from deepref.models import User
-from support import ADMIN_EMAIL, PASSWORD, token
-
-KEEP = {runner.HISTORY_TABLE}
-ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000ad01")
+from support import ADMIN_EMAIL, ADMIN_ID, PASSWORD, empty_tables, token
 
 
 @pytest.fixture(scope="session")
@@ -55,18 +51,6 @@ def app(console):
     database_of(app)
     yield app
     empty_tables(database_of(app))
-
-
-def empty_tables(database) -> None:
-    """Delete every row (children first; DELETE is much cheaper than TRUNCATE here)."""
-    ordered = [m._meta.table_name for m in reversed(pw.sort_models(models.ALL_MODELS))]
-    tables = set(database.get_tables()) - KEEP
-    with database.atomic():
-        for table in ordered + sorted(tables - set(ordered)):
-            if table in tables:
-                database.execute_sql(f'DELETE FROM "{table}"')
-    if not database.is_closed():
-        database.close()
 
 
 @pytest.fixture
