@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import psycopg2
 import pytest
 
+from conftest import TEST_KEYS
+from deepref import migrate as runner
 from deepref.sqllint import Finding, Statement, lint_statements
 
 EXISTING = {"users", "references", "bundles"}
@@ -21,6 +25,7 @@ TYPES = {("references", "company"): "character varying(200)",
          ("references", "rcs_score"): "numeric(5,2)",
          ("references", "seeker_id"): "uuid"}
 SQUAWK = Path(sys.executable).parent / "squawk"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def out(sql: str) -> Statement:
@@ -201,7 +206,7 @@ def test_serial_column_is_a_volatile_default():
     assert rules('ALTER TABLE "references" ADD COLUMN n bigserial') == ["volatile-default"]
 
 
-# (type as format_type prints it, new type).
+# (type as format_type prints it, new type): test_postgresql_agrees_on_rewrites checks both.
 CATALOGUE_ONLY = [
     ("character varying(200)", "varchar(300)"), ("character varying(200)", "varchar(200)"),
     ("character varying(200)", "character varying"), ("character varying(200)", "text"),
@@ -350,4 +355,46 @@ def test_the_module_needs_only_pglast_and_the_standard_library():
             "print(sorted({'flask', 'click', 'peewee', 'deepref'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_postgresql_agrees_on_rewrites(pg_database):
+    """Our catalogue-only type changes keep the table's file; the others rewrite it."""
+    conn = psycopg2.connect(pg_database)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for old, new in CATALOGUE_ONLY + REWRITES:
+                cur.execute(f"DROP TABLE IF EXISTS t; CREATE TABLE t (c {old}); "
+                            "INSERT INTO t VALUES (NULL)")
+                cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                            "WHERE attrelid = 't'::regclass AND attname = 'c'")
+                assert cur.fetchone()[0] == old
+                file_of_t = "SELECT relfilenode FROM pg_class WHERE relname = 't'"
+                cur.execute(file_of_t)
+                before = cur.fetchone()[0]
+                cur.execute(f"ALTER TABLE t ALTER COLUMN c TYPE {new}")
+                cur.execute(file_of_t)
+                rewritten = cur.fetchone()[0] != before
+                assert rewritten == bool(retype(old, new)), (old, new)
+    finally:
+        conn.close()
+
+
+def test_revisions_001_to_006_lint_clean(make_app, pg_database, caplog):
+    """Each revision's SQL, as PostgreSQL received it, on a new database: nothing to flag."""
+    db = make_app({"DATABASE_URL": pg_database, **TEST_KEYS}).extensions["deepref_db"]
+    revisions = sorted(p.stem for p in MIGRATIONS.glob("00[1-6]_*.py"))
+    assert len(revisions) == 6
+    for name in revisions:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):  # peewee logs (sql, params)
+            runner.migrate(db, target=name, echo=lambda line: None)
+        sent = [r.msg for r in caplog.records if r.name == "peewee" and isinstance(r.msg, tuple)]
+        # The runner's bookkeeping (history table, advisory lock, catalogue reads) is not
+        # the revision's.
+        statements = [sql for sql, params in sent if "migratehistory" not in sql
+                      and not sql.lstrip().upper().startswith("SELECT")]
+        assert any(s.startswith("CREATE") for s in statements), name
+        assert all(not params for sql, params in sent if sql in statements)
+        assert lint_statements(name, [Statement(s) for s in statements], set()) == [], name
 
