@@ -12,9 +12,9 @@ from typing import NamedTuple
 import psycopg2
 import pytest
 
-from conftest import TEST_KEYS
+from databases import TEST_KEYS, database_of
 from deepref import migrate as runner
-from deepref.sqllint import Finding, Statement, lint_statements
+from deepref.migrate.lint import Finding, Statement, lint_statements
 
 EXISTING = {"users", "references", "bundles"}
 # "references" as our revisions create it (the columns the cases use).
@@ -347,10 +347,10 @@ def test_alter_table_forms_that_copy_the_table(change):
 
 def test_the_module_needs_only_pglast_and_the_standard_library():
     # Loaded by path, so deepref/__init__ (Flask) does not come along.
-    path = Path(__file__).resolve().parent.parent / "deepref" / "sqllint.py"
+    path = Path(__file__).resolve().parent.parent / "deepref" / "migrate" / "lint.py"
     code = ("import importlib.util, sys\n"
-            f"spec = importlib.util.spec_from_file_location('sqllint', {str(path)!r})\n"
-            "module = sys.modules['sqllint'] = importlib.util.module_from_spec(spec)\n"
+            f"spec = importlib.util.spec_from_file_location('lint', {str(path)!r})\n"
+            "module = sys.modules['lint'] = importlib.util.module_from_spec(spec)\n"
             "spec.loader.exec_module(module)\n"
             "print(sorted({'flask', 'click', 'peewee', 'deepref'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -382,7 +382,7 @@ def test_postgresql_agrees_on_rewrites(pg_database):
 
 def test_revisions_001_to_006_lint_clean(make_app, pg_database, caplog):
     """Each revision's SQL, as PostgreSQL received it, on a new database: nothing to flag."""
-    db = make_app({"DATABASE_URL": pg_database, **TEST_KEYS}).extensions["deepref_db"]
+    db = database_of(make_app({"DATABASE_URL": pg_database, **TEST_KEYS}))
     revisions = sorted(p.stem for p in MIGRATIONS.glob("00[1-6]_*.py"))
     assert len(revisions) == 6
     for name in revisions:
