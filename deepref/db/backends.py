@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +26,7 @@ from deepref.exceptions import DeeprefError
 log = logging.getLogger("deepref.db")
 # pg_advisory_lock key: "deepref" as a number, shared by every deepref process.
 MIGRATION_LOCK_KEY = int.from_bytes(b"deepref", "big")
+LOCK_POLL_SECONDS = 0.5
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -64,16 +66,24 @@ class PostgresDatabase(PooledPostgresqlDatabase):
 
     @contextlib.contextmanager
     def migration_lock(self, echo: Callable[[str], None]):
-        """Hold the one migration lock (a session advisory lock) while the block runs."""
+        """Hold the one migration lock (a session advisory lock) while the block runs.
+
+        A waiting run polls with pg_try_advisory_lock from an idle session instead of
+        blocking in pg_advisory_lock: a session blocked there holds a snapshot, and a
+        CREATE INDEX CONCURRENTLY in the run holding the lock would wait for it forever.
+        """
         self.connect(reuse_if_open=True)
         # If this process dies mid-statement, let the server notice within a second and
         # end the session (rolling back, releasing the lock) instead of after the statement.
         with contextlib.suppress(pw.ProgrammingError):  # PostgreSQL < 14 lacks it
             self.execute_sql("SET client_connection_check_interval = 1000")
-        if not self.execute_sql("SELECT pg_try_advisory_lock(%s)",
-                                (MIGRATION_LOCK_KEY,)).fetchone()[0]:
-            echo("Waiting for another migration run to finish...")
-            self.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        waiting = False
+        while not self.execute_sql("SELECT pg_try_advisory_lock(%s)",
+                                   (MIGRATION_LOCK_KEY,)).fetchone()[0]:
+            if not waiting:
+                echo("Waiting for another migration run to finish...")
+                waiting = True
+            time.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:
