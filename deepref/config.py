@@ -58,6 +58,15 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MigrationSettings:
+    """How patient a migration is with a live PostgreSQL database (seconds; 0: no limit)."""
+
+    lock_timeout: float = 2.0
+    statement_timeout: float = 10.0
+    attempts: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """The application's settings."""
 
@@ -70,6 +79,7 @@ class Settings:
     session_cookie_secure: bool = False
     proxy_fix_hops: int = 0
     migrations_dir: Path = MIGRATIONS_DIR
+    migration: MigrationSettings = field(default_factory=lambda: MigrationSettings())
 
 
 def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:
@@ -126,6 +136,11 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         ),
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
+        migration=MigrationSettings(
+            lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, zero=False),
+            statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True),
+            attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
+        ),
     )
 
 
@@ -300,6 +315,21 @@ def _int(env, name, default, minimum=None, maximum=None) -> int:
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         raise ConfigError(f"{name} must be {bounds}, not {value}.")
+    return value
+
+
+def _seconds(env, name, default: float, zero: bool) -> float:
+    """A number of seconds up to a day; 0 (no limit) only where `zero` allows it."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+    allowed = "from 0 (no limit) to 86400" if zero else "more than 0 and at most 86400"
+    if not (value >= 0 if zero else value > 0) or value > 86400 or value != value:
+        raise ConfigError(f"{name} must be {allowed} seconds, not {raw!r}.")
     return value
 
 
