@@ -21,6 +21,7 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 URL_PARAMETERS = ("sslmode", "sslrootcert")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
+DAY = 86400  # seconds: the longest a migration timeout may be
 
 
 # The revisions that build the schema (tests point an app elsewhere).
@@ -137,8 +138,9 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
         migration=MigrationSettings(
-            lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, zero=False),
-            statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True),
+            lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, maximum=DAY),
+            statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True,
+                                       maximum=DAY),
             attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
         ),
     )
@@ -148,7 +150,7 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
     pool = {
         "pool_max": _int(env, "DATABASE_POOL_MAX", 20, minimum=1),
         "pool_min": _int(env, "DATABASE_POOL_MIN", 5, minimum=0),
-        "pool_timeout": _float(env, "DATABASE_POOL_TIMEOUT", 10.0),
+        "pool_timeout": _seconds(env, "DATABASE_POOL_TIMEOUT", 10.0),
     }
     if pool["pool_min"] > pool["pool_max"]:
         raise ConfigError(
@@ -318,8 +320,10 @@ def _int(env, name, default, minimum=None, maximum=None) -> int:
     return value
 
 
-def _seconds(env, name, default: float, zero: bool) -> float:
-    """A number of seconds up to a day; 0 (no limit) only where `zero` allows it."""
+def _seconds(env, name, default: float, zero: bool = False,
+             maximum: float | None = None) -> float:
+    """A number of seconds: more than 0 (or 0, "no limit", where `zero` allows it), finite,
+    at most `maximum` when given."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -327,20 +331,11 @@ def _seconds(env, name, default: float, zero: bool) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    allowed = "from 0 (no limit) to 86400" if zero else "more than 0 and at most 86400"
-    if not (value >= 0 if zero else value > 0) or value > 86400 or value != value:
-        raise ConfigError(f"{name} must be {allowed} seconds, not {raw!r}.")
-    return value
-
-
-def _float(env, name, default) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number of seconds, not {raw!r}.")
+    low = value >= 0 if zero else value > 0
+    high = value <= maximum if maximum is not None else value != float("inf")
+    if value != value or not (low and high):
+        if maximum is None:
+            raise ConfigError(f"{name} must be a positive number of seconds, not {raw!r}.")
+        allowed = "from 0 (no limit) to" if zero else "more than 0 and at most"
+        raise ConfigError(f"{name} must be {allowed} {maximum:g} seconds, not {raw!r}.")
     return value
