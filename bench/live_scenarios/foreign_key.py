@@ -1,10 +1,10 @@
 """foreign_key: a foreign key from "references" to bundles(id), added and validated at once.
 
 The column `bench_bundle_id uuid` (nullable) already exists and holds a bundle id for
-every reference that is in a bundle (~60% of rows), as after an earlier deploy that added
-the column and an application that filled it: the benchmark makes it with SETUP before
-traffic starts, untimed, and drops it with TEARDOWN after the last run. (Adding and
-filling the column in this revision would measure a backfill: see backfill.)
+every reference that is in a bundle (54% of rows at full scale), as after an earlier
+deploy that added the column and an application that filled it: the benchmark makes it
+with SETUP before traffic starts, untimed, and drops it with TEARDOWN after the last run.
+(Adding and filling the column in this revision would measure a backfill: see backfill.)
 
 The revision is what an author writes today: a plain ADD CONSTRAINT ... FOREIGN KEY,
 validated at once. The validation scans all of "references" and probes bundles'
