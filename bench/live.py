@@ -53,8 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = Path(__file__).resolve().parent / "live_scenarios"
 LAUNCHER = Path(__file__).resolve().parent / "_flask.py"
 MIGRATIONS = ROOT / "migrations"
-ORDER = ("baseline", "index", "not_null_default", "not_null_default_sql", "foreign_key",
-         "backfill", "blocked_alter")
+ORDER = ("baseline", "index", "index_safe", "not_null_default", "not_null_default_sql",
+         "not_null_default_safe", "foreign_key", "foreign_key_safe", "backfill", "backfill_safe",
+         "blocked_alter")
 SLOW = 0.200  # a statement slower than this counts as stalled
 LEAD_IN = 1.0  # seconds of traffic before the migration starts, and after it ends
 SAMPLE = 5000  # reference ids picked up front
@@ -447,8 +448,8 @@ def prepare(database_url: str) -> Bench:
     try:
         settings = load_settings(env, ROOT / "instance").database
     except ConfigError as exc:
-        raise click.UsageError(exc.format_message()) from None
-    if not settings.is_postgres:
+        raise click.UsageError(exc.message) from None
+    if settings.engine != "postgresql":
         raise click.UsageError("the live benchmark runs against PostgreSQL only")
     bench = Bench(database_url, settings.describe(), env, 0.0)
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg2
 
-from conftest import TEST_KEYS
+from databases import TEST_KEYS
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 MEASURES = ("max_ms", "gap_ms", "p50_ms", "p99_ms", "over_200ms")
