@@ -33,7 +33,7 @@ def migrate(migrator, database, *, fake=False):
     add_column(migrator, "references", "score_band", pw.IntegerField(null=True))
     add_column(migrator, "references", "bundle_id", pw.UUIDField(null=True))
     backfill(migrator, "references", {"score_band": "1 + (length(company) % 3)"},
-             where="score_band IS NULL", batch_size=2)
+             where="score_band IS NULL", batch_size=2, batch_seconds=None)
     set_not_null(migrator, "references", "score_band")
     add_check(migrator, "references", "ck_references_score_band", "score_band BETWEEN 1 AND 3")
     add_foreign_key(migrator, "references", "bundle_id", "bundles",
@@ -194,7 +194,8 @@ from deepref.migrate.ops import add_column, backfill
 
 def migrate(migrator, database, *, fake=False):
     add_column(migrator, "references", "band", pw.IntegerField(null=True))
-    backfill(migrator, "references", {"band": "EXPRESSION"}, where="band IS NULL", batch_size=2)
+    backfill(migrator, "references", {"band": "EXPRESSION"}, where="band IS NULL", batch_size=2,
+             batch_seconds=None)
 
 
 def rollback(migrator, database, *, fake=False):

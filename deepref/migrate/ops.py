@@ -238,15 +238,17 @@ def _clause_named(clause: str, name: str) -> bool:
 # Data ------------------------------------------------------------------------------
 
 
-def backfill(migrator, table: str, set: dict[str, str], where: str, batch_size: int = 5000,
-             key: str = "id") -> None:
+def backfill(migrator, table: str, set: dict[str, str], where: str, batch_size: int = 1000,
+             key: str = "id", batch_seconds: float | None = 0.1) -> None:
     """UPDATE table SET column = <SQL expression>... for the rows `where` selects, in
-    batches by `key`, each committed on its own (PostgreSQL): row locks last one batch,
-    and a run stopped part-way continues. `where` must exclude rows already done
+    batches by `key`, each committed on its own (PostgreSQL): row locks last one batch
+    (sized to take about `batch_seconds`, starting at `batch_size` rows; None: always
+    `batch_size` rows), and a run
+    stopped part-way continues. `where` must exclude rows already done
     (e.g. "company_domain IS NULL"): a rerun then only finds what is left.
     """
-    migrator.__ops__.append(Backfill(table=table, assignments=dict(set), where=where,
-                                     key=key, batch_size=batch_size))
+    migrator.__ops__.append(Backfill(table=table, assignments=dict(set), where=where, key=key,
+                                     batch_size=batch_size, batch_seconds=batch_seconds))
 
 
 # SQLite: rebuilding a table --------------------------------------------------------

@@ -151,8 +151,11 @@ def render_steps(rendered: Rendered, steps: list[Step], recorder: Recorder, run_
         elif isinstance(step, Online):
             rendered.statements += _online(step, lock_ms)
         elif isinstance(step, Backfill):
-            rendered.notes.append(f"{step.label}: batches of {step.batch_size:,} rows by "
-                                  f'"{step.key}", each committed on its own')
+            sizing = (f"of {step.batch_size:,} rows" if step.batch_seconds is None else
+                      f"sized to take about {step.batch_seconds:g} s each (the first "
+                      f"{step.batch_size:,} rows)")
+            rendered.notes.append(f'{step.label}: batches by "{step.key}" {sizing}, each '
+                                  "committed on its own")
             update = step.batch_update("$1", "$2")  # the previous batch's last key, this one's
             rendered.statements += [Statement(s) for s in [
                 "BEGIN", *timeouts(lock_ms, statement_ms, local=True), update, "COMMIT"]]

@@ -353,17 +353,18 @@ class _Run:
         db = self.db
         total = db.execute_sql(step.remaining()).fetchone()[0]
         self.echo(f"  {step.label}: {total:,} row(s) to update")
-        done, reported, after = 0, time.monotonic(), None
+        done, reported, after, size = 0, time.monotonic(), None, step.batch_size
         while total:
-            end = db.execute_sql(step.batch_end(None if after is None else "%s"),
+            end = db.execute_sql(step.batch_end(None if after is None else "%s", size),
                                  () if after is None else (after,)).fetchone()
             upto = end[0] if end else None
             sql = step.batch_update(None if after is None else "%s",
                                     None if upto is None else "%s", driver=True)
             params = tuple(v for v in (after, upto) if v is not None)
-            counted = []
+            counted, started = [], time.monotonic()
             self._retrying(lambda: counted.append(self._batch(sql, params)), step.label, sql)
             done += counted[-1]
+            size = step.next_size(size, time.monotonic() - started)
             if upto is None or time.monotonic() - reported >= 1:
                 reported = time.monotonic()
                 self.progress.update(f"{step.label}: {done:,} of {total:,} row(s)")

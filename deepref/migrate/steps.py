@@ -64,6 +64,9 @@ class Online(Step):
 class Backfill(Step):
     """UPDATE table SET ... WHERE ... in batches by primary key, each committed apart.
 
+    A batch holds its rows' locks until it commits, so a writer of one of them waits for
+    the batch: batches are sized to take about `batch_seconds` each (starting at
+    `batch_size` rows, resized after each batch between MIN_BATCH and MAX_BATCH).
     `where` must exclude rows already done (e.g. `col IS NULL`): a rerun after a kill
     then finds only the rows left. On SQLite it is one UPDATE in the revision's
     transaction.
@@ -73,7 +76,18 @@ class Backfill(Step):
     assignments: dict[str, str]
     where: str
     key: str = "id"
-    batch_size: int = 5000
+    batch_size: int = 1000
+    batch_seconds: float | None = 0.1  # None: every batch is batch_size rows
+
+    MIN_BATCH = 50
+    MAX_BATCH = 50_000
+
+    def next_size(self, size: int, seconds: float) -> int:
+        """The next batch's size: towards `batch_seconds`, at most doubling at a time."""
+        if self.batch_seconds is None:
+            return size
+        wanted = size * self.batch_seconds / max(seconds, 0.001)
+        return int(max(self.MIN_BATCH, min(self.MAX_BATCH, 2 * size, wanted)))
 
     @property
     def label(self) -> str:
@@ -101,11 +115,12 @@ class Backfill(Step):
         return (f'UPDATE "{self.table}" SET {self.set_clause(driver)} '
                 f'WHERE {" AND ".join([*bounds, where])}')
 
-    def batch_end(self, after: str | None) -> str:
-        """The key of the last row of the batch after `after` (no row: the batch is the last)."""
+    def batch_end(self, after: str | None, size: int) -> str:
+        """The key of the last row of the `size` rows after `after` (no row: the batch
+        is the last)."""
         start = f'WHERE "{self.key}" > {after} ' if after is not None else ""
         return (f'SELECT "{self.key}" FROM "{self.table}" {start}ORDER BY "{self.key}" '
-                f"OFFSET {self.batch_size - 1} LIMIT 1")
+                f"OFFSET {size - 1} LIMIT 1")
 
 
 def _text(sql: str, driver: bool) -> str:
