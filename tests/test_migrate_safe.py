@@ -249,3 +249,28 @@ def rollback(migrator, database, *, fake=False):
         del db.execute_sql
     assert "  dropped table live_big (≈20,000 rows, estimated)" in lines
     assert not [s for s in statements if "count(*)" in s and "live_big" in s]
+
+
+def test_sql_of_a_table_rebuild_on_a_new_sqlite_file_changes_nothing(make_app, sqlite_database,
+                                                                      folder, tmp_path):
+    """SQLite adds a CHECK by rebuilding the table, which reads the table: `--sql` renders
+    on an in-memory copy, so it works before the file exists, and makes none."""
+    app = make_app(app_env(sqlite_database), MIGRATIONS_DIR=str(folder))
+    (folder / "007_check.py").write_text('''
+from deepref.migrate.ops import add_check, drop_check
+
+
+def migrate(migrator, database, *, fake=False):
+    add_check(migrator, "bundles", "ck_bundles_title_length", "length(title) >= 1")
+
+
+def rollback(migrator, database, *, fake=False):
+    drop_check(migrator, "bundles", "ck_bundles_title_length")
+''')
+    result = app.test_cli_runner().invoke(args=["db", "migrate", "--sql"])
+    assert result.exit_code == 0, result.output
+    rebuild = result.output[result.output.index("-- 007_check: apply"):]
+    assert 'CREATE TABLE "bundles__rebuild"' in rebuild and "ck_bundles_title_length" in rebuild
+    assert 'INSERT INTO "bundles__rebuild"' in rebuild
+    assert 'ALTER TABLE "bundles__rebuild" RENAME TO "bundles"' in rebuild
+    assert not (tmp_path / "deepref.sqlite3").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 import peewee as pw
 from peewee_migrate import Migrator
 
-from deepref.db import PostgresDatabase
+from deepref.db import PostgresDatabase, SqliteDatabase
 from deepref.migrate import history, lint
 from deepref.migrate.render import Recorder, Rendered, render_steps
 from deepref.migrate.runner import Limits, _router, _run_operation, available
@@ -61,8 +61,11 @@ def _plumbing(sql: str) -> bool:
 
 
 def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Preview]:
-    router = _router(db, directory)
     done = list(history.applied(db)) if applied is None else applied
+    scratch = not db.is_postgres
+    if scratch:  # SQLite rebuilds tables by reading them: render on a copy that changes
+        db = _scratch_copy(db)
+    router = _router(db, directory)
     on_disk = available(directory)
     migrator = Migrator(db)
     if downgrade:
@@ -72,7 +75,7 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
     else:
         last = max((on_disk.index(n) for n in names), default=-1)
         order = on_disk[:last + 1]
-    recorder = Recorder(db, offline=isinstance(db, _OfflinePostgres))
+    recorder = Recorder(db, offline=isinstance(db, _OfflinePostgres), scratch=scratch)
     previews = []
     for name in order:
         if name not in names:
@@ -93,6 +96,17 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
         accepted = migrate_fn.__globals__.get(ACCEPT_NAME) or {}
         previews.append(Preview(rendered, tables_before, dict(accepted)))
     return previews
+
+
+def _scratch_copy(db: pw.Database) -> SqliteDatabase:
+    """An in-memory SQLite database with `db`'s schema (tables, then indexes), no rows."""
+    scratch = SqliteDatabase(":memory:")
+    rows = db.execute_sql("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
+                          "LIKE 'sqlite_%' ORDER BY type = 'index'").fetchall()
+    for (sql,) in rows:
+        scratch.execute_sql(sql)
+    history.create_history(scratch)
+    return scratch
 
 
 class _OfflinePostgres(PostgresDatabase):

@@ -55,10 +55,11 @@ class Rendered:
 
 class Recorder:
     """While active, `db` runs reads and writes down everything else (`offline`: there
-    is no server, so reads find nothing)."""
+    is no server, so reads find nothing; `scratch`: `db` is a throwaway copy, so the
+    writes run too and later operations see what earlier ones did)."""
 
-    def __init__(self, db: pw.Database, offline: bool = False):
-        self.db, self.offline = db, offline
+    def __init__(self, db: pw.Database, offline: bool = False, scratch: bool = False):
+        self.db, self.offline, self.scratch = db, offline, scratch
         self.sent: list[str] = []
 
     @contextlib.contextmanager
@@ -69,7 +70,7 @@ class Recorder:
             if _READS.match(sql):
                 return _NoRows() if self.offline else original(sql, params, *args, **kwargs)
             self.sent.append(literal_sql(sql, params, self.db.param))
-            return _NoRows()
+            return original(sql, params, *args, **kwargs) if self.scratch else _NoRows()
 
         self.db.execute_sql = execute_sql
         try:
