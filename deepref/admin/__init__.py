@@ -21,11 +21,14 @@ def init_app(app) -> None:
     from flask_admin.theme import Bootstrap4Theme
 
     from deepref.admin import (
-        ai, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+        ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
     )
     from deepref.auth import csp_nonce, current_user
 
     app.jinja_env.globals["deepref_current_user"] = current_user
+    # Compact HTML: no line of indentation left by each template tag.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
 
     admin = Admin(
         app,
@@ -44,5 +47,6 @@ def init_app(app) -> None:
     admin.add_view(ai.FinetuneAdmin(category="AI"))
     admin.add_view(audit.AuditLogAdmin())
     app.extensions["deepref_admin"] = admin
+    assets.init_app(app)
     guard.init_app(app)
     pages.init_app(app)

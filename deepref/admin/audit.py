@@ -42,8 +42,6 @@ class AuditLogAdmin(AdminModelView):
     can_delete = False
     column_list = ("created_at", "actor_email", "action", "table_name", "row_id", "changes")
     column_sortable_list = ("created_at",)
-    column_labels = {"actor_email": "Who", "created_at": "When", "table_name": "Table",
-                     "row_id": "Row"}
     column_formatters = {"changes": changes_formatter}
     column_formatters_detail = {"changes": changes_formatter}
     search_fields = ("actor_email", "row_id")
@@ -51,9 +49,9 @@ class AuditLogAdmin(AdminModelView):
     column_filters = [
         *filters.choice(AuditLog.table_name, tuple(TABLE_LABELS), "Table"),
         *filters.choice(AuditLog.action, AUDIT_ACTIONS),
-        *filters.text(AuditLog.actor_email, "Who"),
-        *filters.text(AuditLog.row_id, "Row"),
-        *filters.moment(AuditLog.created_at, "When"),
+        *filters.text(AuditLog.actor_email),
+        *filters.text(AuditLog.row_id),
+        *filters.moment(AuditLog.created_at),
     ]
 
     def __init__(self, *args, **kwargs):

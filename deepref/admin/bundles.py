@@ -81,17 +81,16 @@ class BundleAdmin(AdminModelView):
     column_list = ("title", "seeker", "is_active", "aggregated_rcs", "view_count",
                    "expiry_date", "created_at")
     column_sortable_list = ("is_active", "expiry_date", "created_at")
-    column_labels = {"aggregated_rcs": "Aggregated RCS", "is_active": "Active"}
     column_details_exclude_list = ("share_token",)
     label_columns = ("seeker",)
     search_document = BUNDLE_FTS_DOCUMENT
-    search_hint = "Title or description (whole words)"
+    search_hint = "Title or description"
     search_fields = ("title", "description")
     column_filters = [
-        *filters.flag(Bundle.is_active, "Active"),
+        *filters.flag(Bundle.is_active),
         *filters.related(Bundle.seeker, User.email, "Seeker email"),
-        *filters.moment(Bundle.created_at, "Created"),
-        *filters.moment(Bundle.expiry_date, "Expires"),
+        *filters.moment(Bundle.created_at),
+        *filters.moment(Bundle.expiry_date),
     ]
     form_columns = ("seeker", "title", "description", "aggregated_rcs", "view_count",
                     "is_active", "expiry_date")

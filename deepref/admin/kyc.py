@@ -13,17 +13,16 @@ from deepref.models.core import DOCUMENT_STATUSES, DOCUMENT_TYPES
 class KYCDocumentAdmin(AdminModelView):
     column_list = ("user", "document_type", "status", "reviewed_by", "verified_at", "created_at")
     column_sortable_list = ("status", "document_type", "created_at")
-    column_labels = {"user": "User", "reviewed_by": "Reviewed by"}
     label_columns = ("user", "reviewed_by")
     search_fields = ("file_path",)
     search_hint = "User email or file path"
     search_related = {"user": ("email",)}
     column_filters = [
         *filters.choice(KYCDocument.status, DOCUMENT_STATUSES),
-        *filters.choice(KYCDocument.document_type, DOCUMENT_TYPES, "Document type"),
+        *filters.choice(KYCDocument.document_type, DOCUMENT_TYPES),
         *filters.related(KYCDocument.user, User.email, "User email"),
         *filters.related(KYCDocument.reviewed_by, User.email, "Reviewer email"),
-        *filters.moment(KYCDocument.created_at, "Uploaded"),
+        *filters.moment(KYCDocument.created_at),
     ]
     form_columns = ("user", "document_type", "status", "file_path", "metadata",
                     "rejection_reason", "reviewed_by", "verified_at")

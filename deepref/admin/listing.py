@@ -16,7 +16,7 @@ import peewee as pw
 from flask import g
 from peewee import fn
 
-from deepref.models import AIInteraction, AIPrompt, AISession, Bundle, Reference, User
+from deepref.models import AIInteraction, AIPrompt, AISession, Bundle, KYCDocument, Reference, User
 
 ESTIMATE_ABOVE = 10_000
 DEEP_OFFSET = 2_000  # from here, unfiltered pages are found through the sort index
@@ -31,6 +31,7 @@ LABEL_COLUMNS = {
     AIPrompt: ("prompt_id",),
     AISession: ("session_type", "agent_id"),
     AIInteraction: ("model_used", "created_at"),
+    KYCDocument: ("document_type", "file_path"),
 }
 
 
@@ -132,7 +133,9 @@ class ListMixin:
         return bool(self.search_document or self.search_fields or self.search_related)
 
     def search_placeholder(self):
-        return self.search_hint
+        """What is searched, and how: the truth for this view on this database."""
+        by_words = bool(self.search_document) and self.database.has_full_text_search
+        return f"{self.search_hint} ({'whole words' if by_words else 'any part'})"
 
     def get_invalid_value_msg(self, value, filter):
         """An unusable filter value is ignored (Flask-Admin's rule), and said so plainly."""

@@ -16,18 +16,17 @@ class ReferenceAdmin(AdminModelView):
                    "format", "rcs_score", "created_at")
     # Only indexed columns: sorting a million rows by anything else is a full sort.
     column_sortable_list = ("status", "format", "rcs_score", "expiry_date", "created_at")
-    column_labels = {"rcs_score": "RCS", "referrer": "Referrer account"}
     label_columns = ("seeker", "referrer")
     search_document = REFERENCE_FTS_DOCUMENT
-    search_hint = "Referrer, company or role (whole words)"
+    search_hint = "Referrer, company or role"
     search_fields = ("referrer_name", "company", "role")
     column_filters = [
         *filters.choice(Reference.status, REFERENCE_STATUSES),
         *filters.choice(Reference.format, REFERENCE_FORMATS),
         *filters.related(Reference.seeker, User.email, "Seeker email"),
         *filters.related(Reference.referrer, User.email, "Referrer account email"),
-        *filters.moment(Reference.created_at, "Created"),
-        *filters.moment(Reference.expiry_date, "Expires"),
+        *filters.moment(Reference.created_at),
+        *filters.moment(Reference.expiry_date),
     ]
     form_columns = ("seeker", "referrer", "referrer_name", "referrer_email", "company", "role",
                     "relationship", "format", "status", "content", "media_url", "responses",

@@ -76,6 +76,10 @@ class AIInteraction(BaseModel):
             check("ck_ai_interactions_response_time_ms", "response_time_ms >= 0"),
         ]
 
+    def __str__(self):
+        when = f" at {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else ""
+        return f"{self.model_used}{when}"
+
 
 class AIFinetuneDataset(BaseModel):
     id = UUIDKeyField()

@@ -144,3 +144,18 @@ def refused(response, *messages):
     for message in messages:
         assert message in body, (message, body[:3000])
     return body
+
+
+def form_of(client, url, form_class="admin-form") -> dict:
+    """The fields of the page's form exactly as a browser would submit them unchanged."""
+    import lxml.html
+
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    forms = lxml.html.fromstring(text(page)).xpath(
+        f"//form[contains(concat(' ', @class, ' '), ' {form_class} ')]")
+    assert forms, f"no form.{form_class} on {url}"
+    values: dict[str, list[str]] = {}
+    for name, value in forms[0].form_values():
+        values.setdefault(name, []).append(value)
+    return values

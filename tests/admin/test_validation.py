@@ -24,7 +24,7 @@ REFERENCE_CASES = [
     ({"responses": "{oops"}, "This is not valid JSON"),
     ({"company": "x" * 201}, "Field cannot be longer than 200 characters."),
     ({"referrer_name": ""}, "This field is required."),
-    ({"submitted_at": "yesterday"}, "Enter a date and time as YYYY-MM-DD HH:MM:SS (UTC)."),
+    ({"submitted_at": "yesterday"}, "Enter a date and time in UTC, as YYYY-MM-DD HH:MM[:SS]"),
     ({"seeker": "3f2b5c9e-0000-4000-8000-000000000000"}, "Choose one from the suggestions"),
     ({"seeker": "junk"}, "Choose one from the suggestions"),
     ({"seeker": ""}, "Choose one from the suggestions"),

@@ -1,0 +1,54 @@
+"""Static files with versioned URLs and long-lived caching, so a navigation in the
+console fetches only the page.
+
+Every asset URL the console's templates build carries `v=<hash of the file's content>`
+(templates/admin/static.html routes Flask-Admin's own through here too). A response to
+such a URL may be kept for a year and is never revalidated: a changed file has a new
+hash, hence a new URL. Unversioned requests keep Flask's default (revalidate).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from flask import current_app, request, url_for
+
+ONE_YEAR = 365 * 24 * 3600
+ENDPOINTS = ("static", "admin.static")
+
+
+@functools.lru_cache(maxsize=512)
+def _digest(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "missing"
+
+
+def _folder(endpoint: str) -> str:
+    if endpoint == "static":
+        return current_app.static_folder
+    return current_app.blueprints[endpoint.split(".")[0]].static_folder
+
+
+def asset_url(endpoint: str, filename: str) -> str:
+    """The URL of `filename` under `endpoint`'s static folder, versioned by content."""
+    return url_for(endpoint, filename=filename, v=_digest(str(Path(_folder(endpoint)) / filename)))
+
+
+def cache_versioned(response):
+    """after_request: a versioned asset is immutable for a year; anything else unchanged."""
+    if (request.endpoint in ENDPOINTS and request.args.get("v")
+            and response.status_code in (200, 304)):
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.cache_control.immutable = True
+    return response
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["asset_url"] = asset_url
+    app.after_request(cache_versioned)
