@@ -3,7 +3,7 @@
 A revert applies a change's "before" values only if the row still holds its "after"
 values: otherwise it refuses and shows what differs. It runs in one transaction with
 the row locked, through the view's own rules (e.g. the last admin stays an admin), and
-is itself recorded ("revert", pointing at the change it undid). Creates and deletes are
+is itself recorded (an "update" whose changes name the entry it undid, under REVERTS). Creates and deletes are
 not reverted (delete the record, or re-create it); nor are changes to secrets, whose
 earlier values the audit log never keeps.
 """
@@ -20,7 +20,7 @@ from deepref.admin import errors, labels, trail
 from deepref.models import AuditLog
 from deepref.models.fields import TimestampField
 
-REVERTIBLE = ("update", "bulk", "revert")
+REVERTIBLE = ("update", "bulk")
 REVERTS = "__reverts"  # the key of a revert's changes naming the entry it undid
 HISTORY_LIMIT = 200
 
@@ -127,7 +127,7 @@ def revert(view, entry: AuditLog):
             changes["links"] = [entry.changes["links"][1], view.restore_related(row, entry.changes["links"][0])]
         changes.update(view.after_revert(row))
         changes[REVERTS] = [None, str(entry.id)]
-        trail.record("revert", model._meta.table_name, trail.row_key(row), changes)
+        trail.record("update", model._meta.table_name, trail.row_key(row), changes)
     return row
 
 

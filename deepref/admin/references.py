@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deepref.admin import filters
+from deepref.admin import aggregates, filters
 from deepref.admin.base import AdminModelView
 from deepref.admin.lookups import UserLookup
 from deepref.admin.rules import HttpUrl
@@ -40,3 +40,15 @@ class ReferenceAdmin(AdminModelView):
     def __init__(self, *args, **kwargs):
         self.form_ajax_refs = {"seeker": UserLookup("seeker"), "referrer": UserLookup("referrer")}
         super().__init__(Reference, *args, **kwargs)
+
+    # A score that changes (or goes) moves the aggregated RCS of bundles holding it.
+    def save_related(self, form, model) -> dict:
+        aggregates.refresh_bundles_of(model.id)
+        return {}
+
+    def on_model_delete(self, model):
+        aggregates.refresh_bundles_of(model.id, without=True)
+
+    def after_revert(self, row) -> dict:
+        aggregates.refresh_bundles_of(row.id)
+        return {}

@@ -69,7 +69,7 @@ def test_bundle_with_its_references(client, db):
     first, second, third = (make_reference(seeker, referrer_name=n) for n in ("Ann", "Bob", "Cy"))
     response = post(client, "/admin/bundle/new/", {
         "seeker": str(seeker.id), "title": "For Initech", "description": "",
-        "aggregated_rcs": "", "view_count": "0", "is_active": "y", "expiry_date": "",
+        "is_active": "y", "expiry_date": "",
         "reference_links-0-reference": str(first.id), "reference_links-0-position": "1",
         "reference_links-1-reference": str(second.id), "reference_links-1-position": "2",
     })
@@ -89,7 +89,7 @@ def test_bundle_with_its_references(client, db):
     # Remove the first, move the second, add the third.
     response = post(client, f"/admin/bundle/edit/?id={bundle.id}", {
         "seeker": str(seeker.id), "title": "For Initech", "description": "",
-        "aggregated_rcs": "", "view_count": "0", "is_active": "y", "expiry_date": "",
+        "is_active": "y", "expiry_date": "",
         "row_version": version(bundle),
         "reference_links-0-reference": str(first.id), "reference_links-0-position": "1",
         "del-reference_links-0": "y",

@@ -171,8 +171,11 @@ def test_foreign_key_lookup_is_a_search_not_a_list(client, db, term):
     assert [label for _, label in response.get_json()] == ["ann@example.com"]
     seeker = make_user("owner@example.com")
     ref = make_reference(seeker, referrer_name="Zed Zebra", company="Zoo Inc")
-    found = client.get("/admin/bundle/ajax/lookup/?name=reference_links-reference&query=zebr").get_json()
-    assert found == [[str(ref.id), "Zed Zebra (Zoo Inc)"]]
+    make_reference(make_user("other@example.com"), referrer_name="Zoe Zebra", company="Zoo Inc")
+    lookup = "/admin/bundle/ajax/lookup/?name=reference_links-reference&query=zebr"
+    found = client.get(f"{lookup}&seeker={seeker.id}").get_json()
+    assert found == [[str(ref.id), "Zed Zebra (Zoo Inc)"]]  # only the chosen seeker's
+    assert client.get(lookup).get_json() == []  # no seeker chosen yet: nothing
 
 
 def test_deep_pages_match_plain_offset(client, db, backend, monkeypatch):
