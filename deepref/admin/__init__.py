@@ -39,6 +39,7 @@ def init_app(app) -> None:
     )
     admin.add_view(references.ReferenceAdmin(name="References", endpoint="reference"))
     admin.add_view(bundles.BundleAdmin(name="Bundles", endpoint="bundle"))
+    admin.add_view(kyc.KYCQueueAdmin())
     admin.add_view(kyc.KYCDocumentAdmin())
     admin.add_view(users.UserAdmin(name="Users", endpoint="user"))
     admin.add_view(prompts.PromptAdmin(category="AI"))

@@ -128,6 +128,7 @@ class ListMixin:
     """get_list for AdminModelView: search, filters, estimated counts, deep pages, labels."""
 
     search_hint = "Search"
+    query_narrowed = False  # get_query() is already a part of the table (estimate it so)
 
     def init_search(self):
         return bool(self.search_document or self.search_fields or self.search_related)
@@ -162,7 +163,7 @@ class ListMixin:
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         query = self.get_query()
-        narrowed = False
+        narrowed = self.query_narrowed
         if search and self._search_supported:
             condition = self.search_condition(search)
             if condition is not None:
