@@ -161,7 +161,8 @@ class ListMixin:
             condition = related if condition is None else (condition | related)
         return condition
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+    def filtered_query(self, search, filters) -> tuple[pw.ModelSelect, bool]:
+        """The list's query with its search and filters; whether they narrow the table."""
         query = self.get_query()
         narrowed = self.query_narrowed
         if search and self._search_supported:
@@ -171,6 +172,10 @@ class ListMixin:
         for index, _name, value in filters or ():
             flt = self._filters[index]
             query, narrowed = flt.apply(query, flt.clean(value)), True
+        return query, narrowed
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        query, narrowed = self.filtered_query(search, filters)
         page_size = self.page_size if page_size is None else page_size
         offset = (page or 0) * (page_size or 0)
         estimate = estimate_rows(query, self.model, narrowed)

@@ -126,6 +126,10 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         return pw.Expression(subject if stored_lower else pw.fn.lower(subject), pw.OP.LIKE,
                              f"%{escaped}%")
 
+    def utc_day(self, field) -> pw.Node:
+        """`field`'s UTC date as 'YYYY-MM-DD' text, to group rows by day."""
+        return pw.fn.to_char(pw.NodeList((field, pw.SQL("AT TIME ZONE 'UTC'"))), "YYYY-MM-DD").coerce(False)
+
     # -- connections ---------------------------------------------------------------------
 
     def warm(self, count: int) -> int:
@@ -201,6 +205,10 @@ class SqliteDatabase(pw.SqliteDatabase):
     def contains(self, subject, word: str, stored_lower: bool = False) -> pw.Expression:
         """`subject` holds `word` in any case: instr(), as LIKE has no escape by default."""
         return pw.fn.instr(pw.fn.lower(subject), word.lower()) > 0
+
+    def utc_day(self, field) -> pw.Node:
+        """Timestamps are stored as UTC text (SQLITE_TIMESTAMP): the date is its start."""
+        return pw.fn.substr(field, 1, 10).coerce(False)
 
     def warm(self, count: int) -> int:
         return 0
