@@ -43,7 +43,8 @@ class ReferenceAdmin(AdminModelView):
 
     # A score that changes (or goes) moves the aggregated RCS of bundles holding it.
     def save_related(self, form, model) -> dict:
-        aggregates.refresh_bundles_of(model.id)
+        if form.rcs_score.object_data != model.rcs_score:  # as loaded vs as saved
+            aggregates.refresh_bundles_of(model.id)
         return {}
 
     def on_model_delete(self, model):
