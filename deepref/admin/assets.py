@@ -35,7 +35,12 @@ def _folder(endpoint: str) -> str:
 
 def asset_url(endpoint: str, filename: str) -> str:
     """The URL of `filename` under `endpoint`'s static folder, versioned by content."""
-    return url_for(endpoint, filename=filename, v=_digest(str(Path(_folder(endpoint)) / filename)))
+    cache = current_app.extensions.setdefault("deepref_asset_urls", {})
+    key = (endpoint, filename, request.script_root)
+    if key not in cache:
+        version = _digest(str(Path(_folder(endpoint)) / filename))
+        cache[key] = url_for(endpoint, filename=filename, v=version)
+    return cache[key]
 
 
 def cache_versioned(response):

@@ -33,6 +33,11 @@ def _moment(view, value, name):
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
+def _flag(view, value, name):
+    """A boolean as a word: readable by everyone, screen readers included."""
+    return "yes" if value else "no"
+
+
 def _moment_detail(view, value, name):
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -70,8 +75,9 @@ class AdminModelView(HistoryMixin, WritesMixin, ListMixin, ModelView):
     action_disallowed_list = ["delete"]  # one row at a time, after the confirmation page
     form_excluded_columns = ("created_at", "updated_at")
     column_default_sort = ("created_at", True)
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, dt.datetime: _moment}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, dt.datetime: _moment_detail}
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: _flag, dt.datetime: _moment}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: _flag,
+                                     dt.datetime: _moment_detail}
 
     # What differs per table.
     label_columns: tuple[str, ...] = ()  # foreign keys whose labels the list shows

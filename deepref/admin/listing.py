@@ -161,6 +161,30 @@ class ListMixin:
             condition = related if condition is None else (condition | related)
         return condition
 
+    def list_cells(self, rows) -> list[tuple[object, list]]:
+        """[(pk, [cell, ...])] for a page: each column's formatter is looked up once per
+        page, not once per cell as Flask-Admin's get_list_value does (the list's main cost)."""
+        plan = []
+        for name, _label in self._list_columns:
+            formatter = self.column_formatters.get(name)
+            choices = self._column_choices_map.get(name, {})
+            plan.append((name, formatter, choices))
+        types = list(self.column_type_formatters.items())
+        found = []
+        for row in rows:
+            cells = []
+            for name, formatter, choices in plan:
+                value = formatter(self, None, row, name) if formatter else getattr(row, name, None)
+                if choices:
+                    value = choices.get(value) or value
+                for kind, type_formatter in types:
+                    if isinstance(value, kind):
+                        value = type_formatter(self, value, name)
+                        break
+                cells.append(value)
+            found.append((self.get_pk_value(row), cells))
+        return found
+
     def filtered_query(self, search, filters) -> tuple[pw.ModelSelect, bool]:
         """The list's query with its search and filters; whether they narrow the table."""
         query = self.get_query()
