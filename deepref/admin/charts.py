@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 WIDTH = 560
 BAR_HEIGHT = 22
 LABEL_WIDTH = 110
-PLOT_HEIGHT = 120
+PLOT_HEIGHT = 70
 
 
 def _svg(chart_id: str, title: str, summary: str, height: int, body: list[str]) -> Markup:
@@ -46,7 +46,7 @@ def bars(chart_id: str, title: str, items: list[tuple[str, int]], approx: bool =
 def line(chart_id: str, title: str, days: list[dt.date], values: list[float | None],
          unit: str = "", decimals: int = 0) -> Markup:
     """A line over `days` (gaps where a value is None), with its range on the axis."""
-    left, bottom, top_pad = 70, 22, 10
+    left, bottom, top_pad = 70, 22, 24
     height = PLOT_HEIGHT + bottom + top_pad
     known = [v for v in values if v is not None]
     high = max(known + [0]) or 1
@@ -59,7 +59,8 @@ def line(chart_id: str, title: str, days: list[dt.date], values: list[float | No
     def fmt(v):
         return f"{v:,.{decimals}f}{unit}"
 
-    body = [f'<line class="grid" x1="{left}" y1="{top_pad}" x2="{WIDTH}" y2="{top_pad}"/>',
+    body = [f'<text class="chart-title" x="0" y="14">{escape(title)}</text>',
+            f'<line class="grid" x1="{left}" y1="{top_pad}" x2="{WIDTH}" y2="{top_pad}"/>',
             f'<line class="axis" x1="{left}" y1="{top_pad + PLOT_HEIGHT}" x2="{WIDTH}" '
             f'y2="{top_pad + PLOT_HEIGHT}"/>',
             f'<text x="{left - 6}" y="{top_pad + 4}" text-anchor="end">{fmt(high)}</text>',
@@ -68,6 +69,7 @@ def line(chart_id: str, title: str, days: list[dt.date], values: list[float | No
     for n, v in enumerate(values + [None]):
         if v is not None:
             segment.append(f"{left + n * step:.1f},{y(v):.1f}")
+            body.append(f'<circle class="dot" cx="{left + n * step:.1f}" cy="{y(v):.1f}" r="2.5"/>')
         elif segment:
             body.append(f'<polyline class="line" points="{" ".join(segment)}"/>')
             segment = []
