@@ -22,6 +22,7 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 URL_PARAMETERS = ("sslmode", "sslrootcert")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
+DAY = 86400  # seconds: the longest a migration timeout may be
 
 
 # The revisions that build the schema (tests point an app elsewhere).
@@ -59,6 +60,15 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MigrationSettings:
+    """How patient a migration is with a live PostgreSQL database (seconds; 0: no limit)."""
+
+    lock_timeout: float = 2.0
+    statement_timeout: float = 10.0
+    attempts: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """The application's settings."""
 
@@ -75,6 +85,7 @@ class Settings:
     # Where a KYC document's storage key opens, e.g. https://files.example.com/kyc/{key}.
     kyc_document_url: str | None = None
     migrations_dir: Path = MIGRATIONS_DIR
+    migration: MigrationSettings = field(default_factory=lambda: MigrationSettings())
 
 
 def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:
@@ -133,6 +144,12 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
         trusted_hosts=_hosts(env, "TRUSTED_HOSTS"),
         kyc_document_url=_url_template(env, "KYC_DOCUMENT_URL"),
+        migration=MigrationSettings(
+            lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, maximum=DAY),
+            statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True,
+                                       maximum=DAY),
+            attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
+        ),
     )
 
 
@@ -165,7 +182,7 @@ def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:
     pool = {
         "pool_max": _int(env, "DATABASE_POOL_MAX", 20, minimum=1),
         "pool_min": _int(env, "DATABASE_POOL_MIN", 5, minimum=0),
-        "pool_timeout": _float(env, "DATABASE_POOL_TIMEOUT", 10.0),
+        "pool_timeout": _seconds(env, "DATABASE_POOL_TIMEOUT", 10.0),
     }
     if pool["pool_min"] > pool["pool_max"]:
         raise ConfigError(
@@ -335,7 +352,10 @@ def _int(env, name, default, minimum=None, maximum=None) -> int:
     return value
 
 
-def _float(env, name, default) -> float:
+def _seconds(env, name, default: float, zero: bool = False,
+             maximum: float | None = None) -> float:
+    """A number of seconds: more than 0 (or 0, "no limit", where `zero` allows it), finite,
+    at most `maximum` when given."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -343,6 +363,11 @@ def _float(env, name, default) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if not value > 0 or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number of seconds, not {raw!r}.")
+    low = value >= 0 if zero else value > 0
+    high = value <= maximum if maximum is not None else value != float("inf")
+    if value != value or not (low and high):
+        if maximum is None:
+            raise ConfigError(f"{name} must be a positive number of seconds, not {raw!r}.")
+        allowed = "from 0 (no limit) to" if zero else "more than 0 and at most"
+        raise ConfigError(f"{name} must be {allowed} {maximum:g} seconds, not {raw!r}.")
     return value

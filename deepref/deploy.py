@@ -28,8 +28,10 @@ class StartupError(DeeprefError):
 def apply_migrations(app) -> list[str]:
     """Apply pending revisions under the lock, then give the connection back."""
     db = dblayer.database.obj
+    settings = app.config["DEEPREF"]
     try:
-        applied = runner.migrate(db, app.config["DEEPREF"].migrations_dir, echo=log.info)
+        applied = runner.migrate(db, settings.migrations_dir, echo=log.info,
+                                 limits=runner.Limits.configured(settings.migration))
     except failures.DATABASE_ERRORS as exc:  # unreachable, refused, no rights, pool full
         failure = failures.classify(exc)
         reason = ("no free database connection" if failure.kind == failures.POOL_EXHAUSTED

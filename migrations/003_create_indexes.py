@@ -1,8 +1,11 @@
 """003_create_indexes: the 34 named performance indexes, plus two GIN full-text
 indexes on PostgreSQL. Rollback drops exactly these.
+
+Built concurrently (outside the revision's transaction on PostgreSQL): the tables exist
+before this revision, so nothing here stops writes to them, however full they are.
 """
 
-from deepref.migrate.ops import create_indexes, drop_indexes
+from deepref.migrate.ops import create_index_sql, create_indexes, drop_index_sql, drop_indexes
 
 
 def _spec(table, name, *columns, where=None):
@@ -59,14 +62,14 @@ FULL_TEXT_INDEXES = {
 
 
 def migrate(migrator, database, *, fake=False):
-    create_indexes(migrator, database, INDEXES)
+    create_indexes(migrator, database, INDEXES, concurrently=True)
     if database.is_postgres:
         for name, target in FULL_TEXT_INDEXES.items():
-            migrator.sql(f"CREATE INDEX {name} ON {target}")
+            create_index_sql(migrator, name, target, concurrently=True)
 
 
 def rollback(migrator, database, *, fake=False):
     if database.is_postgres:
         for name in reversed(list(FULL_TEXT_INDEXES)):
-            migrator.sql(f"DROP INDEX {name}")
-    drop_indexes(migrator, INDEXES)
+            drop_index_sql(migrator, name, concurrently=True)
+    drop_indexes(migrator, INDEXES, concurrently=True)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from databases import TEST_KEYS
-from deepref.config import ConfigError, load_settings
+from deepref.config import ConfigError, MigrationSettings, load_settings
 
 
 def settings(**env):
@@ -41,6 +41,14 @@ def test_postgresql_by_parts_with_pool_and_ssl():
     assert "pw" not in repr(database)
 
 
+def test_migration_patience_defaults_and_settings():
+    assert settings().migration == MigrationSettings(lock_timeout=2.0, statement_timeout=10.0,
+                                                     attempts=5)
+    tuned = settings(MIGRATION_LOCK_TIMEOUT="0.5", MIGRATION_STATEMENT_TIMEOUT="0",
+                     MIGRATION_ATTEMPTS="9").migration
+    assert tuned == MigrationSettings(lock_timeout=0.5, statement_timeout=0.0, attempts=9)
+
+
 def test_sqlite_urls_relative_and_absolute():
     assert settings(DATABASE_URL="sqlite:///data/x.db").database.name == "data/x.db"
     assert settings(DATABASE_URL="sqlite:////var/x.db").database.name == "/var/x.db"
@@ -68,6 +76,11 @@ def test_sqlite_urls_relative_and_absolute():
     ({"DATABASE_URL": "postgresql://u:pw@h/"}, "DATABASE_URL is not a valid URL"),
     ({"DATABASE_URL": "sqlite://"}, "DATABASE_URL is not a valid URL"),
     ({"DATABASE_SYNCHRONIZE": "true"}, "the schema changes only through migrations"),
+    ({"MIGRATION_LOCK_TIMEOUT": "0"}, "MIGRATION_LOCK_TIMEOUT must be more than 0 and at most"),
+    ({"MIGRATION_LOCK_TIMEOUT": "soon"}, "MIGRATION_LOCK_TIMEOUT must be a number of seconds"),
+    ({"MIGRATION_STATEMENT_TIMEOUT": "-1"}, "MIGRATION_STATEMENT_TIMEOUT must be from 0 (no limit)"),
+    ({"MIGRATION_STATEMENT_TIMEOUT": "nan"}, "MIGRATION_STATEMENT_TIMEOUT must be from 0"),
+    ({"MIGRATION_ATTEMPTS": "0"}, "MIGRATION_ATTEMPTS must be between 1 and 100"),
 ])
 def test_invalid_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as error:

@@ -45,7 +45,7 @@ def index_names(db):
 
 
 def core_tables(db):
-    return set(db.get_tables()) - {runner.HISTORY_TABLE}
+    return set(db.get_tables()) - runner.BOOKKEEPING
 
 
 def test_migrate_applies_every_revision_in_order(bare_app):

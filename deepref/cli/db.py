@@ -5,6 +5,8 @@ Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usag
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -12,7 +14,9 @@ from flask.cli import AppGroup
 from deepref import db as dblayer
 from deepref import migrate as runner
 from deepref.cli.errors import command_errors
+from deepref.db import SqliteDatabase
 from deepref.migrate import check as schema_check
+from deepref.migrate import preview
 
 db_group = AppGroup("db", help="Apply, roll back, inspect and generate migrations.")
 
@@ -25,13 +29,42 @@ def _directory():
     return current_app.config["DEEPREF"].migrations_dir
 
 
+def _limits() -> runner.Limits:
+    return runner.Limits.configured(current_app.config["DEEPREF"].migration)
+
+
+def _terminal():
+    """Standard output, when it is a terminal progress can be drawn on in place."""
+    return sys.stdout if sys.stdout.isatty() else None
+
+
+def _print_sql(rendered) -> None:
+    if not rendered:
+        click.echo("-- nothing to run")
+    for revision in rendered:
+        click.echo(revision.text())
+
+
 @db_group.command("migrate")
 @click.option("--to", "target", metavar="NAME", help=(
     "Stop after this revision: its name, file name or number (e.g. 002)."))
+@click.option("--sql", "show_sql", is_flag=True, help=(
+    "Print the SQL that would run, revision by revision, and change nothing."))
 @command_errors(needs_file=False)  # the one command that creates a new SQLite file
-def migrate_command(target):
-    """Apply pending revisions in order."""
-    applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo)
+def migrate_command(target, show_sql):
+    """Apply pending revisions in order.
+
+    On PostgreSQL every statement waits at most MIGRATION_LOCK_TIMEOUT for a lock and
+    is tried again (MIGRATION_ATTEMPTS) when it has to; who blocked it is printed.
+    """
+    if show_sql:
+        db = _database() if _database().file is None or _database().file.exists() else (
+            SqliteDatabase(":memory:"))  # no file yet: nothing applied, and none is made
+        names = runner.pending(db, _directory(), target)
+        _print_sql(preview.sql(db, _directory(), names, limits=_limits()))
+        return
+    applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo,
+                             limits=_limits(), live=_terminal())
     if applied:
         click.echo(f"Applied {len(applied)} revision(s); the database is at {applied[-1]}.")
     elif target is not None:
@@ -47,13 +80,21 @@ def migrate_command(target):
 @click.option("--to", "target", metavar="NAME", help=(
     "Undo every revision after this one: its name, file name or number (e.g. 002); "
     "'zero' undoes all."))
+@click.option("--sql", "show_sql", is_flag=True, help=(
+    "Print the SQL that would run, revision by revision, and change nothing."))
 @command_errors
-def rollback_command(steps, target):
+def rollback_command(steps, target, show_sql):
     """Undo the last applied revision(s), saying what each drops."""
     if steps is not None and target is not None:
         raise click.UsageError("give --steps or --to, not both")
+    if show_sql:
+        names = runner.to_undo(_database(), steps or 1, target)
+        _print_sql(preview.sql(_database(), _directory(), names, downgrade=True,
+                               limits=_limits()))
+        return
     undone = runner.rollback(
-        _database(), _directory(), steps=steps or 1, to=target, echo=click.echo
+        _database(), _directory(), steps=steps or 1, to=target, echo=click.echo,
+        limits=_limits(), live=_terminal()
     )
     if not undone:
         click.echo("Nothing to roll back.")
@@ -129,3 +170,35 @@ def check_command():
         click.echo(f"{len(differences)} difference(s) between the database and the models.")
         raise SystemExit(1)
     click.echo("No drift: the database matches the models.")
+
+
+@db_group.command("lint", short_help="Flag statements that would stall a busy database.")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@command_errors
+def lint_command(names):
+    """Check the SQL of the pending revisions (or the NAMEd ones) for statements that would
+    lock a busy PostgreSQL table for long; exit 1 on findings a revision did not accept.
+
+    Each finding names the statement, the lock it takes and for how long, and the safe
+    form. A revision accepts a finding with LINT_ACCEPT = {"rule": "why"} in its file.
+    """
+    db, directory = _database(), _directory()
+    known = runner.available(directory)
+    chosen = [runner.resolve(name, known) for name in names] or runner.pending(db, directory)
+    found = preview.lint_revisions(db, directory, chosen, _limits())
+    open_findings = 0
+    for name in chosen:
+        findings = found.get(name, [])
+        if not findings:
+            click.echo(f"{name}: clean")
+        for finding in findings:
+            open_findings += finding.accepted is None
+            mark = f"accepted ({finding.accepted})" if finding.accepted else finding.rule
+            click.echo(f"{name}: {mark}: {finding.statement}\n"
+                       f"  locks: {finding.lock}, {finding.duration}\n"
+                       f"  instead: {finding.safe_form}")
+    if not chosen:
+        click.echo("Nothing to lint: no pending revisions.")
+    if open_findings:
+        click.echo(f"{open_findings} finding(s) to fix or accept.")
+        raise SystemExit(1)

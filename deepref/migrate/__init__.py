@@ -1,26 +1,36 @@
 """Migrations: the runner around peewee-migrate and what it knows about the schema.
 
-- runner.py: apply, roll back, list and create revisions, under the migration lock.
+- runner.py: apply, roll back, list and create revisions, under the migration lock,
+  with timeouts and retries; steps.py cuts a revision into steps (online index builds,
+  validations, batched backfills run outside its transaction); history.py is what the
+  database records; watch.py names blockers and reports progress.
+- preview.py, render.py: the SQL a revision would send, without sending it (`--sql`),
+  and lint.py's judgement of it (`flask db lint`).
 - check.py: `flask db check`, the live database against the models.
 - ops.py: helpers the revision files in migrations/ call (named indexes).
 - lint.py: what a revision's SQL would do to a busy PostgreSQL table (pglast).
 """
 
+from deepref.migrate.history import BOOKKEEPING
 from deepref.migrate.runner import (
     HISTORY_TABLE,
     MIGRATIONS_DIR,
+    Limits,
     MigrationError,
     RevisionState,
     UnknownRevision,
     available,
     create,
     migrate,
+    pending,
     resolve,
     rollback,
     status,
+    to_undo,
 )
 
 __all__ = [
-    "HISTORY_TABLE", "MIGRATIONS_DIR", "MigrationError", "RevisionState", "UnknownRevision",
-    "available", "create", "migrate", "resolve", "rollback", "status",
+    "BOOKKEEPING", "HISTORY_TABLE", "MIGRATIONS_DIR", "Limits", "MigrationError", "RevisionState",
+    "UnknownRevision", "available", "create", "migrate", "pending", "resolve", "rollback",
+    "status", "to_undo",
 ]

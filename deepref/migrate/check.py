@@ -15,7 +15,7 @@ import uuid
 import peewee as pw
 
 from deepref.db import SqliteDatabase
-from deepref.migrate.runner import HISTORY_TABLE
+from deepref.migrate.history import BOOKKEEPING
 
 Schema = dict[str, dict[str, dict[str, str]]]  # table -> kind -> name -> definition
 KINDS = ("column", "constraint", "index")
@@ -98,7 +98,7 @@ def _postgres_schema(db: pw.Database, schema: str) -> Schema:
         (schema,),
     )
     for (table,) in tables.fetchall():
-        if table != HISTORY_TABLE:
+        if table not in BOOKKEEPING:
             result[table] = {kind: {} for kind in KINDS}
     columns = db.execute_sql(
         "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
@@ -151,7 +151,7 @@ def _sqlite_schema(db: pw.Database) -> Schema:
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
     ).fetchall()
     for type_, name, _, sql in rows:
-        if type_ == "table" and name != HISTORY_TABLE:
+        if type_ == "table" and name not in BOOKKEEPING:
             result[name] = {"column": {}, "constraint": _checks(sql), "index": {}}
     for table, kinds in result.items():
         for _, name, type_, not_null, default, pk in db.execute_sql(f'PRAGMA table_info("{table}")'):

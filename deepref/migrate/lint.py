@@ -470,6 +470,18 @@ class _Revision:
             self.flag("char-column")
 
 
+def tables_in(sql: str) -> list[str]:
+    """The tables `sql` names (lower case, no schema); [] when it does not parse."""
+    found = []
+    for _, node in _parse(sql):
+        if isinstance(node, ParseError):
+            continue
+        for item in _walk(node):
+            if isinstance(item, ast.RangeVar) and _key(item) not in found:
+                found.append(_key(item))
+    return found
+
+
 def _key(relation: ast.RangeVar) -> str:
     """How `existing_tables` names a table: lower case, unquoted, no schema."""
     return relation.relname.lower()

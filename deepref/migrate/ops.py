@@ -1,16 +1,36 @@
-"""Helpers the revisions in migrations/ use to declare named indexes.
+"""Helpers the revisions in migrations/ call: named indexes, and the safe forms of changes
+that would stall a busy PostgreSQL table done the plain way.
 
-An index is both created in the database and recorded on the revision's model state,
-so that `flask db create --auto` compares like with like and drafts no phantom changes.
-Revisions depend on these signatures: keep them stable.
+Each helper both queues the work and records it on the migrator's model state, so that
+`flask db create --auto` compares like with like and drafts no phantom changes.
+
+| change                        | done here as                                               |
+|-------------------------------|------------------------------------------------------------|
+| index on an existing table    | CREATE INDEX CONCURRENTLY, outside the transaction         |
+| NOT NULL column with default  | one ADD COLUMN ... NOT NULL DEFAULT <constant> (no rewrite)|
+| foreign key, CHECK            | ADD CONSTRAINT ... NOT VALID, then VALIDATE on its own     |
+| SET NOT NULL                  | a validated CHECK (col IS NOT NULL) first, so no scan      |
+| unique constraint             | a unique index built concurrently                          |
+| filling a column              | backfill(): batches, each committed, resumable             |
+
+On SQLite (embedded, one writer, small) the same calls run the ordinary way in the
+revision's one transaction; constraints SQLite cannot add or drop are made by rebuilding
+the table. Revisions depend on these signatures: keep them stable.
 """
 
 from __future__ import annotations
 
+import re
+
 import peewee as pw
+
+from deepref.migrate.steps import Backfill, Online
 
 # (table, index name, columns (field or column names), unique, WHERE clause or None)
 IndexSpec = tuple[str, str, tuple[str, ...], bool, str | None]
+
+
+# Indexes -----------------------------------------------------------------------------
 
 
 def _index(model, name, columns, unique, where) -> pw.ModelIndex:
@@ -26,21 +46,261 @@ def declare_indexes(migrator, specs: list[IndexSpec]) -> None:
         model._meta.indexes.append(_index(model, name, columns, unique, where))
 
 
-def create_indexes(migrator, database, specs: list[IndexSpec]) -> None:
-    """Create indexes on tables that already exist, and record them."""
+def create_indexes(migrator, database, specs: list[IndexSpec], concurrently: bool = False) -> None:
+    """Create indexes on tables that already exist, and record them.
+
+    `concurrently`: on PostgreSQL, CREATE INDEX CONCURRENTLY outside the revision's
+    transaction (writes go on during the build); an INVALID index left by an interrupted
+    build is dropped and built again, a valid one of that name is kept.
+    """
     for table, name, columns, unique, where in specs:
         model = migrator.orm[table]
         index = _index(model, name, columns, unique, where)
         model._meta.indexes.append(index)
         sql, params = database.get_sql_context().sql(index).query()
-        migrator.sql(sql, *params)
+        if not concurrently:
+            migrator.sql(sql, *params)
+            continue
+        online = re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX CONCURRENTLY ", sql)
+        migrator.__ops__.append(Online(
+            sql=online, label=f"building index {name}", sqlite=sql,
+            skip_if=lambda db, name=name: _index_state(db, name) is True,
+            prepare=lambda db, name=name: _drop_if_invalid(db, name)))
 
 
-def drop_indexes(migrator, specs: list[IndexSpec]) -> None:
-    """Drop indexes (in reverse order) and forget them."""
+def drop_indexes(migrator, specs: list[IndexSpec], concurrently: bool = False) -> None:
+    """Drop indexes (in reverse order) and forget them; `concurrently` as create_indexes."""
     for table, name, *_ in reversed(specs):
         model = migrator.orm[table]
         model._meta.indexes = [
             i for i in model._meta.indexes if getattr(i, "_name", None) != name
         ]
+        if not concurrently:
+            migrator.sql(f'DROP INDEX "{name}"')
+            continue
+        migrator.__ops__.append(Online(
+            sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', label=f"dropping index {name}",
+            sqlite=f'DROP INDEX IF EXISTS "{name}"'))
+
+
+def create_index_sql(migrator, name: str, target: str, concurrently: bool = False) -> None:
+    """An index the models cannot declare (GIN, expressions), as SQL: CREATE INDEX name ON
+    `target` ("table" USING ... (...)); PostgreSQL only. `concurrently` as create_indexes."""
+    if not concurrently:
+        migrator.sql(f'CREATE INDEX "{name}" ON {target}')
+        return
+    migrator.__ops__.append(Online(
+        sql=f'CREATE INDEX CONCURRENTLY "{name}" ON {target}', label=f"building index {name}",
+        skip_if=lambda db: _index_state(db, name) is True,
+        prepare=lambda db: _drop_if_invalid(db, name)))
+
+
+def drop_index_sql(migrator, name: str, concurrently: bool = False) -> None:
+    """Drop an index made by create_index_sql."""
+    if not concurrently:
         migrator.sql(f'DROP INDEX "{name}"')
+        return
+    migrator.__ops__.append(Online(sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
+                                   label=f"dropping index {name}"))
+
+
+def _index_state(db, name: str) -> bool | None:
+    """True: a valid index `name` exists; False: an INVALID one; None: none."""
+    row = db.execute_sql("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                         (f'"{name}"',)).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def _drop_if_invalid(db, name: str) -> None:
+    if _index_state(db, name) is False:
+        db.execute_sql(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+
+
+# Columns ---------------------------------------------------------------------------
+
+
+def add_column(migrator, table: str, name: str, field: pw.Field) -> None:
+    """Add a column in one statement, its NOT NULL and server default included.
+
+    PostgreSQL 11+ stores a constant default in the catalogue: no table rewrite, the lock
+    is held for a moment. A NOT NULL column needs a server default (e.g.
+    `constraints=server_default("0")`). A foreign key is added NOT VALID and validated
+    in a step of its own.
+    """
+    model = migrator.orm[table]
+    if not field.null and not _server_default(field):
+        raise ValueError(f"{table}.{name}: a NOT NULL column added to an existing table needs "
+                         "a server default (constraints=server_default(...)), or null=True")
+    model._meta.add_field(name, field)
+    migrator.sql(_add_column(migrator.__database__, table, field))  # the DDL of the field now
+    if isinstance(field, pw.ForeignKeyField):
+        target = field.rel_model._meta.table_name
+        _queue_constraint(migrator, table, field.constraint_name or f"fk_{table}_{field.column_name}",
+                          f'FOREIGN KEY ("{field.column_name}") REFERENCES "{target}" '
+                          f'("{field.rel_field.column_name}") ON DELETE {field.on_delete or "NO ACTION"}')
+
+
+def _add_column(db, table: str, field: pw.Field) -> str:
+    ctx = db.get_sql_context()
+    column = ctx.sql(field.ddl(ctx)).query()[0]
+    return f'ALTER TABLE "{table}" ADD COLUMN {column}'
+
+
+def _server_default(field: pw.Field) -> bool:
+    return any("DEFAULT" in str(getattr(c, "sql", "")).upper() for c in field.constraints or ())
+
+
+def set_not_null(migrator, table: str, column: str) -> None:
+    """SET NOT NULL without a scan under ACCESS EXCLUSIVE: a CHECK (column IS NOT NULL) is
+    added NOT VALID and validated first (reads and writes go on), which PostgreSQL 12+
+    then trusts; the CHECK is dropped afterwards."""
+    model = migrator.orm[table]
+    field = model._meta.combined[column]
+    field.null = False
+    name = f"ck_{table}_{field.column_name}_not_null"
+    if not migrator.__database__.is_postgres:
+        _rebuild_queued(migrator, table, lambda clauses: _not_null(clauses, field.column_name))
+        return
+    _queue_constraint(migrator, table, name, f'CHECK ("{field.column_name}" IS NOT NULL)')
+    migrator.sql(f'ALTER TABLE "{table}" ALTER COLUMN "{field.column_name}" SET NOT NULL')
+    migrator.sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+
+
+# Constraints -------------------------------------------------------------------------
+
+
+def add_check(migrator, table: str, name: str, expression: str) -> None:
+    """A named CHECK: NOT VALID, then validated in a step of its own (PostgreSQL)."""
+    model = migrator.orm[table]
+    model._meta.constraints = [*(model._meta.constraints or []),
+                               pw.SQL(f"CONSTRAINT {name} CHECK ({expression})")]
+    _queue_constraint(migrator, table, name, f"CHECK ({expression})")
+
+
+def drop_check(migrator, table: str, name: str) -> None:
+    """Drop a named CHECK."""
+    model = migrator.orm[table]
+    model._meta.constraints = [c for c in model._meta.constraints or []
+                               if not _names(c, name)]
+    _drop_constraint(migrator, table, name)
+
+
+def add_foreign_key(migrator, table: str, column: str, to_table: str, name: str,
+                    on_delete: str = "NO ACTION", to_column: str = "id") -> None:
+    """A named foreign key on an existing column: NOT VALID, then validated apart."""
+    model = migrator.orm[table]
+    field = model._meta.combined.get(column)
+    if isinstance(field, pw.ForeignKeyField):
+        field.on_delete, field.constraint_name = on_delete, name
+    column_name = field.column_name if field is not None else column
+    _queue_constraint(migrator, table, name, f'FOREIGN KEY ("{column_name}") REFERENCES '
+                                             f'"{to_table}" ("{to_column}") ON DELETE {on_delete}')
+
+
+def drop_foreign_key(migrator, table: str, name: str) -> None:
+    """Drop a named foreign key (the column stays)."""
+    _drop_constraint(migrator, table, name)
+
+
+def add_unique(migrator, database, table: str, name: str, columns: tuple[str, ...]) -> None:
+    """Uniqueness as a named unique index, built concurrently (how the models declare it)."""
+    create_indexes(migrator, database, [(table, name, tuple(columns), True, None)],
+                   concurrently=True)
+
+
+def _queue_constraint(migrator, table: str, name: str, definition: str) -> None:
+    if not migrator.__database__.is_postgres:
+        _rebuild_queued(migrator, table,
+                        lambda clauses: [*clauses, f'CONSTRAINT "{name}" {definition}'])
+        return
+    migrator.sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} NOT VALID')
+    migrator.__ops__.append(Online(
+        sql=f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"',
+        label=f"validating {name}", outside_transaction=False))
+
+
+def _drop_constraint(migrator, table: str, name: str) -> None:
+    if not migrator.__database__.is_postgres:
+        _rebuild_queued(migrator, table,
+                        lambda clauses: [c for c in clauses if not _clause_named(c, name)])
+        return
+    migrator.sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+
+
+def _names(constraint, name: str) -> bool:
+    return _clause_named(str(getattr(constraint, "sql", constraint)), name)
+
+
+def _clause_named(clause: str, name: str) -> bool:
+    return re.match(rf'\s*CONSTRAINT\s+"?{re.escape(name)}"?\s', clause, re.IGNORECASE) is not None
+
+
+# Data ------------------------------------------------------------------------------
+
+
+def backfill(migrator, table: str, set: dict[str, str], where: str, batch_size: int = 5000,
+             key: str = "id") -> None:
+    """UPDATE table SET column = <SQL expression>... for the rows `where` selects, in
+    batches by `key`, each committed on its own (PostgreSQL): row locks last one batch,
+    and a run stopped part-way continues. `where` must exclude rows already done
+    (e.g. "company_domain IS NULL"): a rerun then only finds what is left.
+    """
+    migrator.__ops__.append(Backfill(table=table, assignments=dict(set), where=where,
+                                     key=key, batch_size=batch_size))
+
+
+# SQLite: rebuilding a table --------------------------------------------------------
+
+
+def _rebuild_queued(migrator, table: str, edit) -> None:
+    migrator.__ops__.append(lambda: rebuild_sqlite_table(migrator.__database__, table, edit))
+
+
+def rebuild_sqlite_table(db, table: str, edit) -> None:
+    """SQLite's way to change constraints: a new table from the edited definition, the rows
+    copied, the old one dropped, the new one renamed, its indexes made again. The runner
+    runs it inside the revision's transaction with foreign keys off, then checks them.
+    `edit(clauses)` returns the new list of column and constraint clauses."""
+    create = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (table,)).fetchone()[0]
+    indexes = [sql for (sql,) in db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+        (table,)).fetchall()]
+    head, body = create.split("(", 1)
+    clauses = edit(_clauses(body.rstrip()[:-1]))
+    temporary = f"{table}__rebuild"
+    columns = ", ".join(f'"{c.name}"' for c in db.get_columns(table))
+    db.execute_sql(f'CREATE TABLE "{temporary}" ({", ".join(clauses)})')
+    db.execute_sql(f'INSERT INTO "{temporary}" ({columns}) SELECT {columns} FROM "{table}"')
+    db.execute_sql(f'DROP TABLE "{table}"')
+    db.execute_sql(f'ALTER TABLE "{temporary}" RENAME TO "{table}"')
+    for sql in indexes:
+        db.execute_sql(sql)
+
+
+def _clauses(body: str) -> list[str]:
+    """A CREATE TABLE body cut at its top-level commas (not inside brackets or quotes)."""
+    clauses, depth, quote, start = [], 0, None, 0
+    for i, char in enumerate(body):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            clauses.append(body[start:i].strip())
+            start = i + 1
+    clauses.append(body[start:].strip())
+    return [c for c in clauses if c]
+
+
+def _not_null(clauses: list[str], column: str) -> list[str]:
+    out = []
+    for clause in clauses:
+        if re.match(rf'"?{re.escape(column)}"?\s', clause) and "NOT NULL" not in clause.upper():
+            clause = re.sub(rf'^("?{re.escape(column)}"?\s+\S+)', r"\1 NOT NULL", clause)
+        out.append(clause)
+    return out

@@ -1,33 +1,53 @@
-"""The migration runner around peewee-migrate: a lock, atomic revisions, clear errors.
+"""The migration runner around peewee-migrate, safe on a live PostgreSQL database.
 
-peewee-migrate has no lock (STACK_NOTES): every command that writes holds the
-database's migration lock (deepref.db: a PostgreSQL advisory lock, or an flock beside
-the SQLite file) for its whole run and re-reads the history after taking it, so
-concurrent runs apply each revision once.
+- One run at a time: the database's migration lock (deepref.db), history re-read after
+  taking it, so concurrent runs apply each revision once.
+- A revision's work is cut into steps (deepref.migrate.steps). Each transaction starts
+  with SET LOCAL lock_timeout and statement_timeout; a lock timeout rolls the
+  transaction back and tries again with backoff, naming who blocked it each time.
+  Concurrent index builds and validations run outside the revision's transaction while
+  the lock is held; backfills run in batches. The history row is written with the last
+  step; a run that stops part-way continues from the step after the last one done.
+- Every failure is one MigrationError saying what failed, what was kept, what to do.
+
+peewee-migrate supplies the revision files' loading and the migrator's model state
+(replayed from the applied revisions); running them is done here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TextIO
 
 import peewee as pw
+import psycopg2
 from peewee_migrate import Migrator, Router
 
-from deepref.config import MIGRATIONS_DIR
-from deepref.db import first_line
+from deepref.config import MIGRATIONS_DIR, MigrationSettings
+from deepref.db import failures, first_line
 from deepref.exceptions import DeeprefError, UsageError
+from deepref.migrate import history, lint
+from deepref.migrate.history import HISTORY_TABLE
+from deepref.migrate.steps import Backfill, Online, Step, Transaction, plan
+from deepref.migrate.watch import Progress, Watcher
 
-HISTORY_TABLE = "migratehistory"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,80}$")
+# Tables whose row counts a rollback reports exactly; larger ones from planner estimates.
+EXACT_COUNT_BELOW = 10_000
 
 _quiet = logging.getLogger("deepref.migrate.router")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
+
+__all__ = ["HISTORY_TABLE", "MIGRATIONS_DIR", "Limits", "MigrationError", "RevisionState",
+           "UnknownRevision", "available", "create", "migrate", "pending", "resolve",
+           "rollback", "status", "to_undo"]
 
 
 class MigrationError(DeeprefError):
@@ -38,6 +58,25 @@ class UnknownRevision(UsageError):
     """A revision named on the command line does not exist (bad usage, exit 2)."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long a migration's statements may wait and run (PostgreSQL), and retries."""
+
+    lock_timeout: float = 2.0  # seconds a statement may wait for a lock
+    statement_timeout: float = 10.0  # seconds a statement in a transaction may run; 0: none
+    attempts: int = 5  # tries of a transaction that hits the lock timeout
+    first_wait: float = 1.0  # seconds before the second try; doubled each time
+
+    @classmethod
+    def configured(cls, patience: MigrationSettings) -> Limits:
+        """The limits MIGRATION_LOCK_TIMEOUT, _STATEMENT_TIMEOUT and _ATTEMPTS set."""
+        return cls(lock_timeout=patience.lock_timeout,
+                   statement_timeout=patience.statement_timeout, attempts=patience.attempts)
+
+    def milliseconds(self) -> tuple[int, int]:
+        return round(self.lock_timeout * 1000), round(self.statement_timeout * 1000)
+
+
 @dataclass
 class RevisionState:
     name: str
@@ -46,45 +85,18 @@ class RevisionState:
 
 
 class _StatementFailed(Exception):
-    def __init__(self, statement: str, cause: Exception):
+    def __init__(self, statement: str, cause: BaseException):
         super().__init__(statement)
         self.statement = statement
         self.cause = cause
 
 
-class _ReportingMigrator(Migrator):
-    """Runs a revision's operations, remembering which statement failed."""
-
-    def __call__(self):
-        with self.__migrator__.migration_context():
-            for op in self.__ops__:
-                try:
-                    op.run() if hasattr(op, "run") else op()
-                except Exception as exc:
-                    raise _StatementFailed(_describe(op), exc) from exc
-            self.__ops__ = []
-
-
-def _describe(op) -> str:
-    fn = getattr(op, "fn", op)
-    args = getattr(op, "args", ())
-    name = getattr(fn, "__name__", str(fn))
-    if name == "sql" and args:
-        return " ".join(str(args[0]).split())
-    owner = getattr(fn, "__self__", None)
-    if name == "create_table" and owner is not None:
-        return f"CREATE TABLE {owner._meta.table_name}"
-    return f"{name}({', '.join(str(a) for a in args if a is not None)})"
+# Revisions on disk ------------------------------------------------------------------
 
 
 def _router(db: pw.Database, directory: Path) -> Router:
-    return Router(
-        db,
-        migrate_dir=directory,
-        migrate_table=HISTORY_TABLE,
-        logger=_quiet,
-        migrator_class=_ReportingMigrator,
-    )
+    return Router(db, migrate_dir=directory, migrate_table=HISTORY_TABLE, logger=_quiet,
+                  migrator_class=Migrator)
 
 
 def available(directory: Path = MIGRATIONS_DIR) -> list[str]:
@@ -104,121 +116,396 @@ def resolve(name: str, names: list[str]) -> str:
 
 def status(db: pw.Database, directory: Path = MIGRATIONS_DIR) -> list[RevisionState]:
     """Every revision, on disk or recorded, with when it was applied (reads only)."""
-    applied = {}
-    if db.table_exists(HISTORY_TABLE):
-        cursor = db.execute_sql(f"SELECT name, migrated_at FROM {HISTORY_TABLE} ORDER BY id")
-        for name, when in cursor.fetchall():
-            applied.setdefault(name, _as_utc(when))
+    applied = history.applied(db)
     on_disk = available(directory)
     states = [RevisionState(n, applied.get(n)) for n in on_disk]
     states += [RevisionState(n, t, on_disk=False) for n, t in applied.items() if n not in on_disk]
     return states
 
 
-def _as_utc(value) -> dt.datetime | None:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value
+# Applying and rolling back ----------------------------------------------------------
 
 
-def migrate(
-    db: pw.Database,
-    directory: Path = MIGRATIONS_DIR,
-    target: str | None = None,
-    echo: Callable[[str], None] = print,
-) -> list[str]:
-    """Apply pending revisions in order (up to `target`); return those applied."""
+def pending(db: pw.Database, directory: Path = MIGRATIONS_DIR,
+            target: str | None = None) -> list[str]:
+    """The revisions `migrate` would apply, in order (reads only)."""
+    on_disk = available(directory)
+    if target is not None:
+        target = resolve(target, on_disk)
+    done = set(history.applied(db))
+    names = [n for n in on_disk if n not in done]
+    return names[:names.index(target) + 1] if target in names else ([] if target else names)
+
+
+def to_undo(db: pw.Database, steps: int = 1, to: str | None = None) -> list[str]:
+    """The revisions `rollback` would undo, in the order it would undo them (reads only)."""
+    return _to_undo(list(history.applied(db)), steps, to)
+
+
+def migrate(db: pw.Database, directory: Path = MIGRATIONS_DIR, target: str | None = None,
+            echo: Callable[[str], None] = print, limits: Limits = Limits(),
+            live: TextIO | None = None) -> list[str]:
+    """Apply pending revisions in order (up to `target`); return those applied.
+
+    `live`: a terminal to show progress on in place (else progress goes to `echo`).
+    """
     if target is not None:
         target = resolve(target, available(directory))
     applied = []
     db.prepare_file()  # the one place a new SQLite file (and its folders) appears
     with db.migration_lock(echo):
+        history.create_history(db)
         router = _router(db, directory)
-        done = set(router.done)
+        done = set(history.applied(db))
         if target is not None and target in done:
             return applied
-        for name in router.diff:
-            _run(router, name, downgrade=False)
-            applied.append(name)
-            echo(f"Applied {name}")
-            if name == target:
-                break
+        run = _Run(db, limits, echo, live)
+        try:
+            for name in [n for n in available(directory) if n not in done]:
+                run.revision(router, name, downgrade=False)
+                applied.append(name)
+                echo(f"Applied {name}")
+                if name == target:
+                    break
+        finally:
+            run.close()
     return applied
 
 
-def rollback(
-    db: pw.Database,
-    directory: Path = MIGRATIONS_DIR,
-    steps: int = 1,
-    to: str | None = None,
-    echo: Callable[[str], None] = print,
-) -> list[str]:
+def rollback(db: pw.Database, directory: Path = MIGRATIONS_DIR, steps: int = 1,
+             to: str | None = None, echo: Callable[[str], None] = print,
+             limits: Limits = Limits(), live: TextIO | None = None) -> list[str]:
     """Undo the last `steps` revisions, or all after `to` ("zero": all); return them."""
     undone = []
     db.require_file()
     with db.migration_lock(echo):
-        router = _router(db, directory)
-        done = router.done
-        if to is not None:
-            keep = 0 if to == "zero" else done.index(resolve(to, done)) + 1
-            steps = len(done) - keep
-        elif done and steps > len(done):
-            raise UsageError(f"--steps {steps}: only {len(done)} revision(s) are applied")
-        for name in reversed(done[len(done) - steps:] if steps else []):
-            if name not in router.todo:
-                raise MigrationError(f"cannot roll back {name}: its file is not in {directory}")
-            before = _tables(db)
-            _run(router, name, downgrade=True)
-            undone.append(name)
-            echo(f"Rolled back {name}")
-            for line in _drops(before, _tables(db)):
-                echo(f"  dropped {line}")
-            router = _router(db, directory)
+        history.create_history(db)
+        done = list(history.applied(db))
+        names = _to_undo(done, steps, to)
+        on_disk = set(available(directory))
+        run = _Run(db, limits, echo, live)
+        try:
+            for name in names:
+                if name not in on_disk:
+                    raise MigrationError(f"cannot roll back {name}: its file is not in {directory}")
+                before = _shape(db)
+                run.revision(_router(db, directory), name, downgrade=True)
+                undone.append(name)
+                echo(f"Rolled back {name}")
+                for line in _drops(before, _shape(db, counts=False)):
+                    echo(f"  dropped {line}")
+        finally:
+            run.close()
     return undone
 
 
-def _run(router: Router, name: str, downgrade: bool) -> None:
-    """Apply or undo one revision in one transaction, with a clear error on failure."""
-    verb = "Rolling back" if downgrade else "Applying"
+def _to_undo(done: list[str], steps: int, to: str | None) -> list[str]:
+    if to is not None:
+        keep = 0 if to == "zero" else done.index(resolve(to, done)) + 1
+        steps = len(done) - keep
+    elif done and steps > len(done):
+        raise UsageError(f"--steps {steps}: only {len(done)} revision(s) are applied")
+    return list(reversed(done[len(done) - steps:])) if steps else []
+
+
+class _Run:
+    """Runs revisions' steps on one database for one command: timeouts, retries, progress."""
+
+    def __init__(self, db: pw.Database, limits: Limits, echo, live: TextIO | None):
+        self.db, self.limits, self.echo = db, limits, echo
+        self.progress = Progress(echo, live)
+        self.watcher: Watcher | None = None
+        if db.is_postgres:
+            pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+            self.watcher = Watcher(lambda: _watcher_connection(db), pid, self.progress)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
+
+    def revision(self, router: Router, name: str, downgrade: bool) -> None:
+        """Apply or undo `name`; MigrationError saying what was kept if it fails."""
+        steps = _steps(router, name, downgrade, self.db)
+        key = f"{name} (rollback)" if downgrade else name
+        if len(steps) > 1:
+            history.create_steps(self.db)
+        closing = (history.forget if downgrade else history.record)(self.db, name)
+        done = history.steps_done(self.db, key) if len(steps) > 1 else set()
+        verb = "Rolling back" if downgrade else "Applying"
+        for index, step in enumerate(steps):
+            if index in done:
+                self.echo(f"  step {index + 1} of {len(steps)} ({step.label}) was done by an "
+                          "earlier run")
+                continue
+            last = index == len(steps) - 1
+            mark = closing if last else (
+                [history.step_done(self.db, key, index)] if len(steps) > 1 else [])
+            try:
+                self._step(step, mark)
+            except _StatementFailed as failed:
+                raise _failure(verb, name, failed, index, len(steps), done, self.limits) from None
+            except DeeprefError:
+                raise
+            except Exception as exc:  # a revision whose Python fails
+                raise MigrationError(
+                    f"{verb} {name} failed: {type(exc).__name__}: {first_line(exc)}") from None
+
+    def _step(self, step: Step, mark: list[tuple[str, tuple]]) -> None:
+        if isinstance(step, Transaction):
+            self._retrying(lambda: self._transaction(step.operations, mark), step.label,
+                           _first_statement(step.operations))
+            return
+        if isinstance(step, Online):
+            if step.skip_if is not None and step.skip_if(self.db):
+                self.echo(f"  {step.label}: already there (an earlier run built it)")
+            else:
+                self._retrying(lambda: self._online(step), step.label, step.sql)
+        elif isinstance(step, Backfill):
+            self._backfill(step)
+        self._retrying(lambda: self._transaction([], mark), "bookkeeping", "")
+
+    def _retrying(self, attempt: Callable[[], None], label: str, statement: str) -> None:
+        """Run `attempt`; on a lock timeout roll back, wait, and try again (Limits)."""
+        for number in range(1, self.limits.attempts + 1):
+            try:
+                if self.watcher is None:
+                    return attempt()
+                with self.watcher.watching(label):
+                    return attempt()
+            except _StatementFailed as failed:
+                failure = failures.classify(failed.cause)
+                blockers = list(self.watcher.blockers.values()) if self.watcher else []
+                if not blockers and self.watcher is not None and failure is not None \
+                        and failure.kind == failures.LOCK_TIMEOUT:
+                    blockers = self.watcher.holders(lint.tables_in(failed.statement))
+                failed.blockers = blockers
+                if failure is None or failure.kind != failures.LOCK_TIMEOUT:
+                    raise
+                if number == self.limits.attempts:
+                    failed.attempts = number
+                    raise
+                wait = self.limits.first_wait * 2 ** (number - 1) * random.uniform(0.8, 1.2)
+                self.echo(f"  attempt {number} of {self.limits.attempts}: waited "
+                          f"{self.limits.lock_timeout:g} s for a lock ({_short(failed.statement)})"
+                          f"; {_blocked_by(blockers)}; trying again in {wait:.1f} s")
+                time.sleep(wait)
+
+    def _transaction(self, operations: list, mark: list[tuple[str, tuple]]) -> None:
+        db = self.db
+        if not db.is_postgres:
+            return self._sqlite_transaction(operations, mark)
+        lock_ms, statement_ms = self.limits.milliseconds()
+        try:
+            with db.atomic():
+                db.execute_sql(f"SET LOCAL lock_timeout = '{lock_ms}ms'")
+                db.execute_sql(f"SET LOCAL statement_timeout = '{statement_ms}ms'")
+                for op in operations:
+                    _run_operation(db, op)
+                for sql, params in mark:
+                    db.execute_sql(sql, params)
+        except _StatementFailed:
+            raise
+        except failures.DATABASE_ERRORS as exc:  # COMMIT, or the bookkeeping rows
+            raise _StatementFailed("COMMIT", exc) from exc
+
+    def _sqlite_transaction(self, operations: list, mark: list[tuple[str, tuple]]) -> None:
+        """One transaction with foreign keys off, as SQLite's table rebuilds need (a DROP
+        TABLE would otherwise delete the rows referring to it), checked before commit."""
+        db = self.db
+        db.pragma("foreign_keys", 0)
+        try:
+            with db.atomic():
+                for op in operations:
+                    _run_operation(db, op)
+                for sql, params in mark:
+                    db.execute_sql(sql, params)
+                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise _StatementFailed("PRAGMA foreign_key_check", pw.IntegrityError(
+                        f"{len(broken)} row(s) would refer to missing rows, e.g. in {broken[0][0]}"))
+        finally:
+            db.pragma("foreign_keys", 1)
+
+    def _online(self, step: Online) -> None:
+        db = self.db
+        lock_ms, _ = self.limits.milliseconds()
+        try:
+            if step.prepare is not None:
+                step.prepare(db)
+            if step.outside_transaction:
+                db.execute_sql(f"SET lock_timeout = '{lock_ms}ms'")
+                db.execute_sql("SET statement_timeout = 0")
+                try:
+                    db.execute_sql(step.sql)
+                finally:
+                    db.execute_sql("RESET lock_timeout")
+                    db.execute_sql("RESET statement_timeout")
+            else:
+                with db.atomic():
+                    db.execute_sql(f"SET LOCAL lock_timeout = '{lock_ms}ms'")
+                    db.execute_sql("SET LOCAL statement_timeout = 0")
+                    db.execute_sql(step.sql)
+        except failures.DATABASE_ERRORS as exc:
+            raise _StatementFailed(step.sql, exc) from exc
+
+    def _backfill(self, step: Backfill) -> None:
+        """Batches by key, each its own transaction (retried on a lock timeout)."""
+        db = self.db
+        total = db.execute_sql(step.remaining()).fetchone()[0]
+        self.echo(f"  {step.label}: {total:,} row(s) to update")
+        done, reported, after = 0, time.monotonic(), None
+        while total:
+            end = db.execute_sql(step.batch_end(None if after is None else "%s"),
+                                 () if after is None else (after,)).fetchone()
+            upto = end[0] if end else None
+            sql = step.batch_update(None if after is None else "%s",
+                                    None if upto is None else "%s", driver=True)
+            params = tuple(v for v in (after, upto) if v is not None)
+            counted = []
+            self._retrying(lambda: counted.append(self._batch(sql, params)), step.label, sql)
+            done += counted[-1]
+            if upto is None or time.monotonic() - reported >= 1:
+                reported = time.monotonic()
+                self.progress.update(f"{step.label}: {done:,} of {total:,} row(s)")
+            if upto is None:
+                break
+            after = upto
+        self.progress.done()
+        self.echo(f"  {step.label}: {done:,} row(s) updated")
+
+    def _batch(self, sql: str, params: tuple) -> int:
+        lock_ms, statement_ms = self.limits.milliseconds()
+        try:
+            with self.db.atomic():
+                self.db.execute_sql(f"SET LOCAL lock_timeout = '{lock_ms}ms'")
+                self.db.execute_sql(f"SET LOCAL statement_timeout = '{statement_ms}ms'")
+                return self.db.execute_sql(sql, params).rowcount
+        except failures.DATABASE_ERRORS as exc:
+            raise _StatementFailed(sql, exc) from exc
+
+
+def _watcher_connection(db: pw.Database):
+    """A connection of its own for the Watcher, outside the pool."""
+    params = {**db.connect_params, "application_name": "deepref migrate (watcher)"}
+    return psycopg2.connect(dbname=db.database, **params)
+
+
+def _steps(router: Router, name: str, downgrade: bool, db: pw.Database) -> list[Step]:
+    """Load `name` and queue its operations on the migrator (whose model state follows)."""
     try:
-        with router.database.atomic():
-            router.run_one(name, router.migrator, fake=False, downgrade=downgrade)
-    except _StatementFailed as failed:
-        raise MigrationError(
-            f"{verb} {name} failed; nothing of it was kept.\n"
-            f"  statement: {failed.statement[:300]}\n"
-            f"  database said: {first_line(failed.cause)}"
-        ) from None
-    except (pw.DatabaseError, pw.InterfaceError) as exc:
-        raise MigrationError(f"{verb} {name} failed: {first_line(exc)}") from None
+        migrate_fn, rollback_fn = router.read(name)
+        migrator = router.migrator
+        (rollback_fn if downgrade else migrate_fn)(migrator, db, fake=False)
     except Exception as exc:  # a revision file that does not load or run
-        raise MigrationError(
-            f"{verb} {name} failed: {type(exc).__name__}: {first_line(exc)}"
-        ) from None
+        verb = "Rolling back" if downgrade else "Applying"
+        raise MigrationError(f"{verb} {name} failed: {type(exc).__name__}: {first_line(exc)}") from None
+    operations, migrator.__ops__ = migrator.__ops__, []
+    return plan(operations, db.is_postgres) or [Transaction([])]
 
 
-def _tables(db: pw.Database) -> dict[str, tuple[int, set[str]]]:
-    """Each table's row count and columns, to say what a rollback dropped."""
+def _run_operation(db: pw.Database, op) -> None:
+    """One queued operation (a playhouse Operation, SQL text, or a callable)."""
+    try:
+        if op is None:
+            return
+        if isinstance(op, str):
+            db.execute_sql(op)
+        elif hasattr(op, "run"):
+            op.run()
+        else:
+            op()
+    except _StatementFailed:
+        raise
+    except Exception as exc:
+        raise _StatementFailed(_describe(op), exc) from exc
+
+
+def _describe(op) -> str:
+    if isinstance(op, str):
+        return " ".join(op.split())
+    fn = getattr(op, "fn", op)
+    args = getattr(op, "args", ())
+    name = getattr(fn, "__name__", str(fn))
+    if name == "sql" and args:
+        return " ".join(str(args[0]).split())
+    owner = getattr(fn, "__self__", None)
+    if name == "create_table" and owner is not None:
+        return f"CREATE TABLE {owner._meta.table_name}"
+    return f"{name}({', '.join(str(a) for a in args if a is not None)})"
+
+
+def _first_statement(operations: list) -> str:
+    return _describe(operations[0]) if operations else ""
+
+
+def _short(statement: str) -> str:
+    statement = " ".join(statement.split())
+    return statement if len(statement) <= 80 else statement[:77] + "..."
+
+
+def _blocked_by(blockers) -> str:
+    if not blockers:
+        return "no blocking session seen (it may have ended meanwhile)"
+    return "blocked by " + "; ".join(b.describe() for b in blockers)
+
+
+def _failure(verb: str, name: str, failed: _StatementFailed, index: int, count: int,
+             done: set[int], limits: Limits) -> MigrationError:
+    """One message: what failed, what the database said, what is kept, what to do."""
+    kept = ("nothing of it was kept" if index == 0 or count == 1 else
+            f"its steps 1-{index} stay done and the next run continues from step {index + 1}")
+    where = f" in step {index + 1} of {count}" if count > 1 else ""
+    attempts = getattr(failed, "attempts", None)
+    lines = []
+    if attempts:
+        lines.append(f"{verb} {name} failed{where}: each of {attempts} attempts waited more "
+                     f"than {limits.lock_timeout:g} s for a lock; {kept}.")
+    else:
+        lines.append(f"{verb} {name} failed{where}; {kept}.")
+    lines.append(f"  statement: {failed.statement[:300]}")
+    lines.append(f"  database said: {first_line(failed.cause)}")
+    blockers = getattr(failed, "blockers", [])
+    if attempts:
+        lines.append(f"  {_blocked_by(blockers)}")
+        lines.append("  End those sessions or wait for them, then run `flask db migrate` "
+                     "again (MIGRATION_LOCK_TIMEOUT and MIGRATION_ATTEMPTS set the patience).")
+    return MigrationError("\n".join(lines))
+
+
+# What a rollback drops -------------------------------------------------------------
+
+
+def _shape(db: pw.Database, counts: bool = True) -> dict[str, tuple[tuple[int, bool], set[str]]]:
+    """Each table's rows (exact below EXACT_COUNT_BELOW, else the planner's estimate) and
+    columns: what a rollback is about to drop is said without counting large tables."""
     result = {}
     for table in db.get_tables():
-        if table == HISTORY_TABLE:
+        if table in history.BOOKKEEPING:
             continue
-        count = db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        result[table] = (count, {c.name for c in db.get_columns(table)})
+        rows = (0, False)
+        if counts:
+            estimate = db.estimate_rows(table=table)
+            if estimate is not None and estimate >= EXACT_COUNT_BELOW:
+                rows = (estimate, True)
+            else:
+                rows = (db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0], False)
+        result[table] = (rows, {c.name for c in db.get_columns(table)})
     return result
 
 
 def _drops(before: dict, after: dict) -> list[str]:
     lines = []
-    for table, (rows, columns) in before.items():
+    for table, ((rows, estimated), columns) in before.items():
+        held = f"≈{rows:,} rows, estimated" if estimated else f"{rows} rows"
         if table not in after:
-            lines.append(f"table {table} ({rows} rows)")
+            lines.append(f"table {table} ({held})")
             continue
         for column in sorted(columns - after[table][1]):
-            lines.append(f"column {table}.{column} ({rows} rows)")
+            lines.append(f"column {table}.{column} ({held})")
     return lines
+
+
+# New revision files ----------------------------------------------------------------
 
 
 def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRATIONS_DIR) -> str | None:

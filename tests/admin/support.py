@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # The signed-in admin: the same id and hash in every test, so one sign-in serves all.
 ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000ad01")
-KEEP = {runner.HISTORY_TABLE}
+KEEP = runner.BOOKKEEPING
 
 
 def empty_tables(database) -> None:
