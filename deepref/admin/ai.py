@@ -18,7 +18,7 @@ class AISessionAdmin(AdminModelView):
     can_create = False
     can_delete = False
     column_list = ("user", "session_type", "agent_id", "started_at", "ended_at")
-    column_sortable_list = ("session_type", "started_at", "ended_at")
+    column_sortable_list = ("session_type", "agent_id", "started_at", "ended_at")
     column_default_sort = ("started_at", True)
     label_columns = ("user",)
     search_fields = ("session_type",)
@@ -74,7 +74,7 @@ class FinetuneAdmin(AdminModelView):
     can_delete = False
     column_list = ("interaction", "quality_score", "included_in_training", "human_feedback",
                    "updated_at")
-    column_sortable_list = ("quality_score", "included_in_training", "created_at", "updated_at")
+    column_sortable_list = ("quality_score", "included_in_training")
     label_columns = ("interaction",)
     search_fields = ("human_feedback",)
     search_hint = "Human feedback"

@@ -70,7 +70,7 @@ class AuditLogAdmin(AdminModelView):
     can_edit = False
     can_delete = False
     column_list = ("created_at", "actor_email", "action", "table_name", "row_id", "changes")
-    column_sortable_list = ("created_at",)
+    column_sortable_list = ("created_at", "table_name")
     column_formatters = {"changes": changes_formatter, "row_id": record_formatter,
                          "table_name": table_formatter}
     column_formatters_detail = {"changes": changes_formatter, "row_id": record_formatter}

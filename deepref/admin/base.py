@@ -21,6 +21,7 @@ from flask_admin.model import typefmt
 from wtforms import validators
 
 from deepref.admin import deletes, labels
+from deepref.admin.export import ExportMixin
 from deepref.admin.history_pages import HistoryMixin
 from deepref.admin.fields import AdminForm, Converter, RowVersionField
 from deepref.admin.listing import ListMixin
@@ -57,7 +58,7 @@ def _label_detail(view, context, row, name):
     return str(related) if related is not None else ""
 
 
-class AdminModelView(HistoryMixin, WritesMixin, ListMixin, ModelView):
+class AdminModelView(HistoryMixin, ExportMixin, WritesMixin, ListMixin, ModelView):
     """Base of every console view; subclasses declare what is specific to their table."""
 
     form_base_class = AdminForm
@@ -66,7 +67,6 @@ class AdminModelView(HistoryMixin, WritesMixin, ListMixin, ModelView):
     details_template = "admin/deepref/details.html"
     create_template = "admin/deepref/create.html"
     edit_template = "admin/deepref/edit.html"
-    can_export_csv = False
     page_size = 20
     can_set_page_size = True
     page_size_options = (20, 50, 100)

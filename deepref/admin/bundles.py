@@ -84,7 +84,7 @@ def _link_form(loader):
 class BundleAdmin(AdminModelView):
     column_list = ("title", "seeker", "is_active", "aggregated_rcs", "view_count",
                    "expiry_date", "created_at")
-    column_sortable_list = ("is_active", "expiry_date", "created_at")
+    column_sortable_list = ("title", "is_active", "aggregated_rcs", "expiry_date", "created_at")
     column_details_exclude_list = ("share_token",)
     label_columns = ("seeker",)
     search_document = BUNDLE_FTS_DOCUMENT

@@ -15,7 +15,8 @@ class ReferenceAdmin(AdminModelView):
     column_list = ("referrer_name", "company", "role", "seeker", "referrer", "status",
                    "format", "rcs_score", "created_at")
     # Only indexed columns: sorting a million rows by anything else is a full sort.
-    column_sortable_list = ("status", "format", "rcs_score", "expiry_date", "created_at")
+    column_sortable_list = ("referrer_name", "company", "status", "format", "rcs_score",
+                            "expiry_date", "created_at")
     label_columns = ("seeker", "referrer")
     search_document = REFERENCE_FTS_DOCUMENT
     search_hint = "Referrer, company or role"

@@ -44,7 +44,7 @@ class UserAdmin(AdminModelView):
                    "email_verified", "last_login_at", "created_at")
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
-    column_sortable_list = ("email", "role", "kyc_status", "created_at")
+    column_sortable_list = ("email", "role", "kyc_status", "email_verified", "created_at")
     search_fields = ("email", "first_name", "last_name")
     search_hint = "Email or name"
     column_filters = [

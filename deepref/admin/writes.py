@@ -149,10 +149,13 @@ class WritesMixin:
         return "This record cannot be deleted: other rows still refer to it. Nothing was deleted."
 
 
+NEVER_UPDATED = "not-updated-since-created"  # updated_at NULL (ai_sessions before 007)
+
+
 def version(row) -> str:
     """A row's version: its updated_at as text."""
     value = getattr(row, "updated_at", None)
-    return value.isoformat() if value is not None else ""
+    return value.isoformat() if value is not None else NEVER_UPDATED
 
 
 def _set_hidden(field, value: str) -> None:

@@ -47,6 +47,8 @@ class AISession(BaseModel):
     started_at = CreatedAtField()
     ended_at = TimestampField(null=True)
     metadata = JSONObjectField()
+    # Set by every save through deepref (revision 007): the stale-edit check's version.
+    updated_at = TimestampField(null=True)
 
     class Meta:
         table_name = "ai_sessions"

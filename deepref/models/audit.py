@@ -8,7 +8,8 @@ from deepref.models.base import BaseModel, check, foreign_key, one_of
 from deepref.models.core import User
 from deepref.models.fields import CreatedAtField, JSONObjectField, UUIDKeyField
 
-AUDIT_ACTIONS = ("create", "update", "delete", "bulk")
+# "export": a list exported as CSV (revision 007).
+AUDIT_ACTIONS = ("create", "update", "delete", "bulk", "export")
 
 
 class AuditLog(BaseModel):

@@ -89,6 +89,7 @@ def editable_rows():
         "kycdocument": make_kyc(seeker),
         "user": seeker,
         "aiprompt": make_prompt(),
+        "aisession": session,
         "aifinetunedataset": make_finetune(make_interaction(session, make_prompt("other-v1"))),
     }
 
@@ -100,3 +101,25 @@ def test_an_edit_without_its_version_is_refused_on_every_editable_view(client, d
         body = text(post(client, f"/admin/{view}/edit/?id={row.id}", form))
         assert "arrived without the version of the record" in body, view
         assert AuditLog.select().count() == 0, view
+
+
+def test_two_editors_of_an_ai_session_do_not_overwrite_each_other(client, db):
+    session = make_session(make_user())
+    first = form_of(client, f"/admin/aisession/edit/?id={session.id}")
+    second = form_of(client, f"/admin/aisession/edit/?id={session.id}")
+    first["ended_at"] = ["2099-01-01T10:00:00"]
+    assert post(client, f"/admin/aisession/edit/?id={session.id}", first).status_code == 302
+    second["ended_at"] = ["2098-01-01T10:00:00"]
+    body = text(post(client, f"/admin/aisession/edit/?id={session.id}", second))
+    assert "Someone else changed this record after you opened it" in body
+    assert type(session).get_by_id(session.id).ended_at.year == 2099
+
+
+def test_a_session_never_edited_through_deepref_has_a_version_too(client, db):
+    session = make_session(make_user())
+    type(session)._meta.database.execute_sql("UPDATE ai_sessions SET updated_at = NULL")
+    form = form_of(client, f"/admin/aisession/edit/?id={session.id}")
+    assert form["row_version"] == ["not-updated-since-created"]
+    form["ended_at"] = ["2099-01-01T10:00:00"]
+    assert post(client, f"/admin/aisession/edit/?id={session.id}", form).status_code == 302
+    assert type(session).get_by_id(session.id).updated_at is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 from browser import EMAIL, OUTPUT, PASSWORD, hits, is_csp_violation, page, server  # noqa: F401
@@ -195,3 +196,18 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_console_page(server, 
     (OUTPUT / "axe-report.json").write_text(json.dumps(report, indent=2))
     assert len(report) >= 25
     assert failures == [], failures
+
+
+def test_csv_download_of_a_filtered_list(server, page):
+    problems = watch(page)
+    make_reference(seeker(), referrer_name="=cmd|' /C calc'!A0", status="verified")
+    make_reference(seeker(), referrer_name="Pending Pat", status="pending")
+    sign_in(page, server)
+    page.goto(f"{server}/admin/reference/?flt0_status_equals=verified")
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    body = Path(download.value.path()).read_text()
+    assert download.value.suggested_filename.startswith("reference-")
+    assert "'=cmd|' /C calc'!A0" in body and "Pending Pat" not in body
+    assert AuditLog.get(AuditLog.action == "export").changes["rows"] == [None, 1]
+    assert problems == []

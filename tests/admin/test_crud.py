@@ -194,7 +194,7 @@ def test_session_close_and_finetune_edits(client, db):
     user = make_user()
     session = make_session(user)
     response = post(client, f"/admin/aisession/edit/?id={session.id}",
-                    {"ended_at": "2099-01-01 00:00:00"})
+                    {"ended_at": "2099-01-01 00:00:00", "row_version": version(session)})
     assert response.status_code == 302, text(response)[:2000]
     assert AISession.get_by_id(session.id).ended_at.year == 2099
 
