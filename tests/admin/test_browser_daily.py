@@ -211,3 +211,27 @@ def test_csv_download_of_a_filtered_list(server, page):
     assert "'=cmd|' /C calc'!A0" in body and "Pending Pat" not in body
     assert AuditLog.get(AuditLog.action == "export").changes["rows"] == [None, 1]
     assert problems == []
+
+
+def test_lists_show_one_row_a_line_at_1400_pixels(server, page):
+    long = "Extraordinarily Long Company Name International Holdings"
+    for n in range(8):
+        user = User.create(email=f"a.very.long.email.address.number.{n}@example-company.com",
+                           first_name="Maximiliana", last_name="Vandenberghe-Oyelaran",
+                           last_login_at=utcnow())
+        ref = make_reference(user, referrer_name="Bartholomew Featherstonehaugh", company=long,
+                             role="Vice President of Engineering Operations")
+        bundle = make_bundle(user, title=f"{long} bundle for a senior role application {n}")
+        BundleReference.create(bundle=bundle, reference=ref)
+        make_kyc(user, file_path=f"kyc/{user.id}/proof_of_address_scan_{n}.png")
+    sign_in(page, server)
+    for view in ("reference", "bundle", "kycqueue", "kycdocument", "user"):
+        page.goto(f"{server}/admin/{view}/")
+        heights = page.eval_on_selector_all("table.model-list tbody tr",
+                                            "rows => rows.map(r => r.getBoundingClientRect().height)")
+        assert len(heights) >= 8 and max(heights) < 36, (view, heights)
+        overflow = page.evaluate("(() => { const t = document.querySelector('.table-responsive');"
+                                 " return t.scrollWidth - t.clientWidth; })()")
+        assert overflow <= 0, (view, overflow)
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / f"admin-list-{view}.png"))
