@@ -5,11 +5,14 @@ anyone but a signed-in active admin, and its CSRFProtect checks every POST. The 
 here add no access rules of their own.
 
 Modules: base (the ModelView: transactions, audit, deletes, stale edits), listing
-(counts, search, labels), fields / errors / filters / lookups (forms), deletes, trail
-(audit records), one module per area (references, bundles, kyc, users, prompts, ai,
-audit) and dashboard. guard (query strings checked before any view) and pages (short
-400 / 404 / 500 pages for /admin) keep bad input from ever becoming a traceback.
-Templates live in templates/admin/deepref/.
+(counts, search, one-pass list cells), labels (one name per column), fields / errors /
+filters / lookups / rules (forms), deletes, trail (audit records), history and
+history_pages (every record's history, revert), export (CSV), aggregates (bundles'
+RCS), kyc_review (decisions and the user's KYC status), assets (versioned static
+files), charts (server-side SVG), one module per area (references, bundles, kyc, users,
+prompts, ai, audit) and dashboard. guard (query strings and return addresses checked
+before any view) and pages (short 400 / 404 / 500 pages for /admin) keep bad input from
+ever becoming a traceback. Templates live in templates/admin/deepref/.
 """
 
 from __future__ import annotations
