@@ -119,6 +119,8 @@ def pages(database) -> dict[str, str]:
         "SELECT bundle_id FROM bundle_references GROUP BY bundle_id "
         "ORDER BY count(*) DESC LIMIT 1").fetchone()
     email = database.execute_sql("SELECT email FROM users ORDER BY created_at LIMIT 1 OFFSET 777").fetchone()
+    kyc_queue = database.execute_sql(  # the review queue is a view of its own since issue 12
+        "SELECT 1 FROM pg_class WHERE relname = 'ix_kyc_documents_status_created_at'").fetchone()
     if not company or not word or not bundle or not email:
         raise click.ClickException("the database has no benchmark data: run bench/generate.py first")
     quote = urllib.parse.quote_plus
@@ -137,6 +139,7 @@ def pages(database) -> dict[str, str]:
         "AI interactions, page 1": "/admin/aiinteraction/",
         "AI interactions, failed": "/admin/aiinteraction/?flt0_success_equals=0",
         "audit log": "/admin/auditlog/",
+        **({"KYC review queue": "/admin/kycqueue/"} if kyc_queue else {}),
     }
 
 

@@ -39,9 +39,10 @@ def changes_formatter(view, context, row, name):
 
 
 def view_of(table: str):
-    """The console view that edits `table` (its first), or None."""
+    """The console view of all of `table` (not a part of it, like the KYC queue), or None."""
     admin = current_app.extensions["deepref_admin"]
-    return next((v for v in admin._views if getattr(v, "model", None) is MODELS.get(table)), None)
+    return next((v for v in admin._views if getattr(v, "model", None) is MODELS.get(table)
+                 and not v.query_narrowed), None)
 
 
 def record_formatter(view, context, row, name):

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import hmac
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE = "deepref_device"
@@ -51,6 +51,7 @@ def is_known(user) -> bool:
 def remember(response, user) -> None:
     """Mark this browser as known for `user` (after a successful sign-in)."""
     value = _serializer().dumps({"email": user.email, "key": _fingerprint(user.password_hash)})
-    response.set_cookie(COOKIE, value, max_age=int(LIFETIME.total_seconds()), path="/login",
+    response.set_cookie(COOKIE, value, max_age=int(LIFETIME.total_seconds()),
+                        path=url_for("auth.login"),
                         secure=request.is_secure or current_app.config["SESSION_COOKIE_SECURE"],
                         httponly=True, samesite="Strict")

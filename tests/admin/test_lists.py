@@ -134,7 +134,7 @@ def test_dashboard_numbers(client, db, backend, monkeypatch):
     statuses, estimated = dashboard.references_by_status()
     assert dict(statuses) == {"pending": 2, "submitted": 0, "verified": 1, "rejected": 0,
                               "expired": 1} and not estimated
-    assert dashboard.kyc_awaiting_review() == (1, False)
+    assert sum(n for _, n in dashboard.kyc_queue_ages()) == 1
     assert dashboard.active_bundles() == (1, False)
     assert dashboard.ai_last_24h() == {"total": 2, "succeeded": 1, "rate": 50.0, "tokens": 150}
     body = text(client.get("/admin/"))
