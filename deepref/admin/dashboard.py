@@ -2,9 +2,9 @@
 
 On PostgreSQL, counts of large sets come from the planner's statistics (pg_stats,
 EXPLAIN) rather than COUNT(*), and are shown as approximate; small sets and everything
-on SQLite are counted exactly. The KYC queue's ages are one pass over the pending
-documents' (status, created_at) index; AI interactions per day one pass over the last
-30 days' (created_at, success, tokens_used) index, both index-only on PostgreSQL.
+on SQLite are counted exactly. The KYC queue's ages are a COUNT per age band over the
+pending documents' (status, created_at) index; AI interactions per day one pass over the
+last 30 days' (created_at, success, tokens_used) index, both index-only on PostgreSQL.
 Charts are drawn on the server (charts.py).
 """
 
@@ -73,17 +73,17 @@ def ai_last_24h(now: dt.datetime | None = None) -> dict:
 
 
 def kyc_queue_ages(now: dt.datetime | None = None) -> list[tuple[str, int]]:
-    """[(age band, pending documents)] by how long they have waited."""
+    """[(age band, pending documents)] by how long they have waited: one COUNT per band,
+    each an index-only range of ix_kyc_documents_status_created_at."""
     now = now or utcnow()
     created = KYCDocument.created_at
-    sums = []
-    for _label, low, high in QUEUE_AGES:
-        band = created <= now - dt.timedelta(days=low)
+    found = []
+    for label, low, high in QUEUE_AGES:
+        band = (KYCDocument.status == "pending") & (created <= now - dt.timedelta(days=low))
         if high is not None:
             band &= created > now - dt.timedelta(days=high)
-        sums.append(fn.COALESCE(fn.SUM(Case(None, [(band, 1)], 0)), 0))
-    counts = (KYCDocument.select(*sums).where(KYCDocument.status == "pending").tuples().get())
-    return [(label, int(n)) for (label, _, _), n in zip(QUEUE_AGES, counts)]
+        found.append((label, KYCDocument.select(fn.COUNT(pw.SQL("*"))).where(band).scalar()))
+    return found
 
 
 def ai_per_day(now: dt.datetime | None = None, days: int = DAYS) -> dict:
@@ -91,10 +91,10 @@ def ai_per_day(now: dt.datetime | None = None, days: int = DAYS) -> dict:
     now = now or utcnow()
     first = (now - dt.timedelta(days=days - 1)).date()
     start = dt.datetime.combine(first, dt.time(), tzinfo=now.tzinfo)
-    day = AIInteraction._meta.database.utc_day(AIInteraction.created_at)
+    day, day_text = AIInteraction._meta.database.utc_day(AIInteraction.created_at)
     rows = (AIInteraction.select(
-        day, fn.COUNT(pw.SQL("*")),
-        fn.COALESCE(fn.SUM(Case(None, [(AIInteraction.success == True, 1)], 0)), 0),  # noqa: E712
+        day_text, fn.COUNT(pw.SQL("*")),
+        fn.COUNT(pw.SQL("*")).filter(AIInteraction.success == True),  # noqa: E712
         fn.COALESCE(fn.SUM(AIInteraction.tokens_used), 0))
         .where(AIInteraction.created_at >= start).group_by(day).tuples())
     found = {dt.date.fromisoformat(d): (int(n), int(ok), int(t)) for d, n, ok, t in rows}
