@@ -8,13 +8,11 @@
   tokens_used).
 - ai_sessions.updated_at: the version the stale-edit check compares (NULL for a session
   never edited through deepref), as every other editable table has.
-- audit_log.action may be "export": each CSV export is recorded.
 
-Rollback undoes each, after deleting the "export" audit rows the old rule refuses.
+Rollback undoes both.
 """
 
-from deepref.migrate.ops import add_check, add_column, create_indexes, drop_check, drop_indexes
-from deepref.models.base import one_of
+from deepref.migrate.ops import add_column, create_indexes, drop_indexes
 from deepref.models.fields import TimestampField
 
 INDEXES = [
@@ -28,20 +26,13 @@ INDEXES = [
     ("ai_interactions", "ix_ai_interactions_created_at_success_tokens_used",
      ("created_at", "success", "tokens_used"), False, None),
 ]
-ACTIONS = ("create", "update", "delete", "bulk")
-WITH_EXPORT = (*ACTIONS, "export")
 
 
 def migrate(migrator, database, *, fake=False):
     add_column(migrator, "ai_sessions", "updated_at", TimestampField(null=True))
-    drop_check(migrator, "audit_log", "ck_audit_log_action")
-    add_check(migrator, "audit_log", "ck_audit_log_action", one_of("action", WITH_EXPORT))
     create_indexes(migrator, database, INDEXES, concurrently=True)
 
 
 def rollback(migrator, database, *, fake=False):
     drop_indexes(migrator, INDEXES, concurrently=True)
-    migrator.sql("DELETE FROM audit_log WHERE action = 'export'")
-    drop_check(migrator, "audit_log", "ck_audit_log_action")
-    add_check(migrator, "audit_log", "ck_audit_log_action", one_of("action", ACTIONS))
     migrator.remove_fields("ai_sessions", "updated_at")

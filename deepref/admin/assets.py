@@ -43,6 +43,24 @@ def asset_url(endpoint: str, filename: str) -> str:
     return cache[key]
 
 
+def menu(admin_view) -> list[tuple[str, str | None, bool, list]]:
+    """[(name, url, active, children)] of the console's menu, its URLs built once per
+    process (Flask-Admin's menu macro builds each on every page)."""
+    urls = current_app.extensions.setdefault("deepref_menu_urls", {})
+
+    def entry(item):
+        if item.is_category():
+            children = [entry(child) for child in item.get_children()
+                        if child.is_accessible() and child.is_visible()]
+            return item.name, None, any(c[2] for c in children), children
+        if id(item) not in urls:
+            urls[id(item)] = item.get_url()
+        return item.name, urls[id(item)], item.is_active(admin_view), []
+
+    return [entry(item) for item in admin_view.admin.menu()
+            if item.is_category() or (item.is_accessible() and item.is_visible())]
+
+
 def cache_versioned(response):
     """after_request: a versioned asset is immutable for a year; anything else unchanged."""
     if (request.endpoint in ENDPOINTS and request.args.get("v")
@@ -56,4 +74,5 @@ def cache_versioned(response):
 
 def init_app(app) -> None:
     app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.globals["deepref_menu"] = menu
     app.after_request(cache_versioned)

@@ -33,6 +33,10 @@ def changes_formatter(view, context, row, name):
              for _name, label, before, after in history.field_changes(row)]
     if history.reverted_entry(row):
         lines.insert(0, '<tr><td colspan="4"><em>Revert of an earlier change</em></td></tr>')
+    exported = (row.changes or {}).get("__export")
+    if isinstance(exported, list) and len(exported) == 2 and isinstance(exported[1], dict):
+        lines.insert(0, f'<tr><td colspan="4"><em>CSV export of {exported[1].get("rows", 0):,} '
+                        f'row(s)</em> {escape(_short(exported[1].get("query") or ""))}</td></tr>')
     if not lines:
         return ""
     return Markup('<table class="table table-sm mb-0 audit-changes">' + "".join(lines) + "</table>")

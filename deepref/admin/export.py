@@ -7,7 +7,8 @@
 - Safe to open in a spreadsheet: a cell starting with =, +, -, @, a tab or a CR is
   prefixed with ' so it is never taken for a formula (OWASP's CSV injection advice).
 - Secrets (trail.SECRET_FIELDS) are never exported, whatever the view lists.
-- Each export is recorded in the audit log (table, rows, the list's query string).
+- Each export is recorded in the audit log: a "bulk" entry of the table whose changes
+  hold EXPORTED, {"rows": ..., "query": the list's query string}.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from deepref.admin import listing, trail
 from deepref.models.fields import UTC, utcnow
 
 MAX_ROWS = 50_000
+EXPORTED = "__export"
 BATCH = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,8 +82,8 @@ class ExportMixin:
             return redirect(back)
         table = self.model._meta.table_name
         with self.database.atomic():
-            trail.record("export", table, None, {
-                "rows": [None, total], "query": [None, request.query_string.decode()[:1000]]})
+            trail.record("bulk", table, None, {EXPORTED: [None, {
+                "rows": total, "query": request.query_string.decode()[:1000]}]})
         order, _ = self._ordering(column[0] if column else None, args.sort_desc)
         columns = self.export_columns()
         fks = [n for n, _ in columns if isinstance(self.model._meta.fields[n], pw.ForeignKeyField)]

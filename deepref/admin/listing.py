@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 
 import peewee as pw
-from flask import g
+from flask import g, request
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from peewee import fn
 
 from deepref.models import AIInteraction, AIPrompt, AISession, Bundle, KYCDocument, Reference, User
@@ -160,6 +162,19 @@ class ListMixin:
             related = fk.in_(target.select(target._meta.primary_key).where(match))
             condition = related if condition is None else (condition | related)
         return condition
+
+    def delete_form(self):
+        """None on the list: its rows link to the delete confirmation page instead of
+        carrying a delete form each (Flask-Admin builds one for every list request)."""
+        if request.endpoint == f"{self.endpoint}.index_view":
+            return None
+        return super().delete_form()
+
+    def filter_groups_json(self) -> Markup:
+        """The filters' description for the page's script, serialised once per process."""
+        if getattr(self, "_filter_groups_json", None) is None:
+            self._filter_groups_json = Markup(htmlsafe_json_dumps(self._get_filter_groups()))
+        return self._filter_groups_json
 
     def list_cells(self, rows) -> list[tuple[object, list]]:
         """[(pk, [cell, ...])] for a page: each column's formatter is looked up once per

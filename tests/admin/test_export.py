@@ -29,8 +29,10 @@ def test_a_filtered_list_exports_as_csv_with_labels(client, db):
     assert "Created (UTC)" not in rows[0] and "Created" in rows[0]
     assert len(rows) == 2 and rows[1][1] == "Ann" and "jane@example.com" in rows[1]
     entry = AuditLog.get()
-    assert (entry.action, entry.table_name) == ("export", "references")
-    assert entry.changes["rows"] == [None, 1] and "status_equals=verified" in entry.changes["query"][1]
+    assert (entry.action, entry.table_name, entry.row_id) == ("bulk", "references", None)
+    exported = entry.changes["__export"][1]
+    assert exported["rows"] == 1 and "status_equals=verified" in exported["query"]
+    assert "CSV export of 1 row(s)" in text(client.get("/admin/auditlog/"))
     assert 'id="export-csv"' in text(client.get("/admin/reference/?flt0_status_equals=verified"))
 
 
