@@ -64,6 +64,28 @@ class StatementCounter:
         return taken
 
 
+class CpuClock:
+    """CPU time the app spends in each request (the server thread's own time): robust to
+    other processes competing for the machine, unlike wall time."""
+
+    def __init__(self, app):
+        self.spent: list[float] = []
+        inner = app.wsgi_app
+
+        def timed(environ, start_response):
+            start = time.thread_time()
+            try:
+                return list(inner(environ, start_response))
+            finally:
+                self.spent.append((time.thread_time() - start) * 1000)
+
+        app.wsgi_app = timed
+
+    def take(self) -> list[float]:
+        taken, self.spent = self.spent, []
+        return taken
+
+
 class Browser:
     """A cookie-keeping HTTP client (what a signed-in admin's browser sends)."""
 
@@ -97,6 +119,8 @@ def pages(database) -> dict[str, str]:
         "SELECT bundle_id FROM bundle_references GROUP BY bundle_id "
         "ORDER BY count(*) DESC LIMIT 1").fetchone()
     email = database.execute_sql("SELECT email FROM users ORDER BY created_at LIMIT 1 OFFSET 777").fetchone()
+    kyc_queue = database.execute_sql(  # the review queue is a view of its own since issue 12
+        "SELECT 1 FROM pg_class WHERE relname = 'ix_kyc_documents_status_created_at'").fetchone()
     if not company or not word or not bundle or not email:
         raise click.ClickException("the database has no benchmark data: run bench/generate.py first")
     quote = urllib.parse.quote_plus
@@ -115,24 +139,50 @@ def pages(database) -> dict[str, str]:
         "AI interactions, page 1": "/admin/aiinteraction/",
         "AI interactions, failed": "/admin/aiinteraction/?flt0_success_equals=0",
         "audit log": "/admin/auditlog/",
+        **({"KYC review queue": "/admin/kycqueue/"} if kyc_queue else {}),
     }
 
 
-def measure(browser, counter, path, warmup, runs) -> dict:
+def measure(browser, counter, clock, path, warmup, runs) -> dict:
     for _ in range(warmup):
         browser.get(path)
-    times, counts = [], set()
+    times, counts, size, cpu = [], set(), 0, []
     for _ in range(runs):
         counter.take()
+        clock.take()
         start = time.perf_counter()
-        status, _ = browser.get(path)
+        status, body = browser.get(path)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.extend(clock.take())
         if status != 200:
             raise click.ClickException(f"{path} answered {status}")
         counts.add(len(counter.take()))
+        size = len(body.encode())
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return {"median": statistics.median(times), "p95": p95, "queries": sorted(counts)}
+    return {"median": statistics.median(times), "p95": p95, "queries": sorted(counts),
+            "kb": size / 1024, "cpu": statistics.median(cpu)}
+
+
+def raw_sql_ms(database_url, statements, runs) -> float:
+    """Median time of a page's statements replayed through plain psycopg2 (no app)."""
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            times = []
+            for _ in range(runs + 3):
+                start = time.perf_counter()
+                for sql, params in statements:
+                    cur.execute(sql, params)
+                    if cur.description is not None:
+                        cur.fetchall()
+                times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times[3:])
+    finally:
+        conn.close()
 
 
 def plans(database, statements) -> list[str]:
@@ -179,6 +229,7 @@ def main(database_url, runs, warmup):
     db.close()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    clock = CpuClock(app)
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -186,24 +237,27 @@ def main(database_url, runs, warmup):
     try:
         browser = Browser(f"http://127.0.0.1:{server.port}")
         browser.sign_in(BENCH_ADMIN, password)
-        rows = [(name, measure(browser, counter, path, warmup, runs)) for name, path in targets.items()]
+        rows = [(name, measure(browser, counter, clock, path, warmup, runs)) for name, path in targets.items()]
         seen = {}
         for name in targets:
-            if name.startswith("references") or name == "dashboard":
-                counter.take()
-                browser.get(targets[name])
-                seen[name] = counter.take()
+            counter.take()
+            browser.get(targets[name])
+            seen[name] = counter.take()
     finally:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
 
+    raw = {name: raw_sql_ms(database_url, seen[name], runs) for name in targets}
     width = max(len(name) for name, _ in rows)
-    click.echo(f"{'page':<{width}}  median ms  p95 ms  SQL statements")
+    click.echo(f"{'page':<{width}}  median ms  p95 ms  SQL statements  raw SQL ms  ratio   KB"
+               "  app CPU ms")
     for name, row in rows:
         queries = "-".join(str(q) for q in (row["queries"][0], row["queries"][-1])) \
             if len(row["queries"]) > 1 else str(row["queries"][0])
-        click.echo(f"{name:<{width}}  {row['median']:9.1f}  {row['p95']:6.1f}  {queries}")
+        click.echo(f"{name:<{width}}  {row['median']:9.1f}  {row['p95']:6.1f}  {queries:>14}"
+                   f"  {raw[name]:10.2f}  {row['median'] / raw[name]:5.1f}  {row['kb']:5.1f}"
+                   f"  {row['cpu']:10.1f}")
     lists = [row for name, row in rows if name != "dashboard" and "edit" not in name]
     slow = [name for name, row in rows if row["median"] >= TARGET_MS and "edit" not in name]
     click.echo(f"\nmedian of list/search pages: {statistics.median(r['median'] for r in lists):.1f} ms "
@@ -211,6 +265,8 @@ def main(database_url, runs, warmup):
     with app.app_context():
         db.connect(reuse_if_open=True)
         for name, statements in seen.items():
+            if not (name.startswith("references") or name == "dashboard"):
+                continue
             click.echo(f"\n== {name}: {len(statements)} statements, "
                        f"{len(full_counts(statements))} whole-table COUNT")
             for plan in plans(db, statements):

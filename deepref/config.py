@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -79,6 +80,10 @@ class Settings:
     prompt_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     session_cookie_secure: bool = False
     proxy_fix_hops: int = 0
+    # Host names requests may carry (Host, or X-Forwarded-Host behind ProxyFix); () = any.
+    trusted_hosts: tuple[str, ...] = ()
+    # Where a KYC document's storage key opens, e.g. https://files.example.com/kyc/{key}.
+    kyc_document_url: str | None = None
     migrations_dir: Path = MIGRATIONS_DIR
     migration: MigrationSettings = field(default_factory=lambda: MigrationSettings())
 
@@ -137,6 +142,8 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         ),
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
+        trusted_hosts=_hosts(env, "TRUSTED_HOSTS"),
+        kyc_document_url=_url_template(env, "KYC_DOCUMENT_URL"),
         migration=MigrationSettings(
             lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, maximum=DAY),
             statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True,
@@ -144,6 +151,31 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
             attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
         ),
     )
+
+
+_HOST = re.compile(r"^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")
+
+
+def _hosts(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated host names (a leading dot: that domain and its subdomains)."""
+    hosts = tuple(h.strip().lower() for h in env.get(name, "").split(",") if h.strip())
+    for host in hosts:
+        if not _HOST.match(host):
+            raise ConfigError(f"{name}: {host!r} is not a host name (write e.g. "
+                              "admin.example.com,.example.org, without scheme or port).")
+    return hosts
+
+
+def _url_template(env: dict[str, str], name: str) -> str | None:
+    """An http(s) URL containing {key}, where a storage key is put (URL-quoted)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw.replace("{key}", "k"))
+    if raw.count("{key}") != 1 or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL containing {{key}} once, "
+                          "e.g. https://files.example.com/kyc/{key}.")
+    return raw
 
 
 def _database(env: dict[str, str], instance: Path) -> DatabaseSettings:

@@ -58,10 +58,21 @@ def trust_proxies(app, hops: int) -> None:
                                 x_prefix=1)
 
 
+def trust_hosts(app, hosts: tuple[str, ...]) -> None:
+    """Answer only requests for `hosts` (a 400 otherwise); none listed: any host.
+
+    Checked on the Host header, or on X-Forwarded-Host when ProxyFix believes it, so a
+    forged host can neither pass as this site (redirect checks) nor appear in built URLs.
+    """
+    if hosts:
+        app.config["TRUSTED_HOSTS"] = list(hosts)
+
+
 def init_app(app, serving: bool = True) -> None:
-    """Trust PROXY_FIX_HOPS proxies' X-Forwarded-*; migrate now if configured to and
-    the app is built to serve (by a WSGI server or `flask run`, not another command)."""
+    """Trust PROXY_FIX_HOPS proxies' X-Forwarded-* and only TRUSTED_HOSTS; migrate now if
+    configured to and the app is built to serve (by a WSGI server or `flask run`)."""
     settings = app.config["DEEPREF"]
     trust_proxies(app, settings.proxy_fix_hops)
+    trust_hosts(app, settings.trusted_hosts)
     if settings.migrations_run and serving:
         apply_migrations(app)

@@ -312,6 +312,56 @@ def test_old_attempts_are_pruned(client, admin):
     assert [a.email for a in LoginAttempt.select()] == [admin.email]
 
 
+def device_cookie(response):
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("deepref_device=")]
+    return cookies[0] if cookies else None
+
+
+def test_a_stranger_cannot_lock_an_admin_out_of_a_known_browser(client, auth_app, admin):
+    # The admin signs in once from this browser: it becomes a known device.
+    response = login(client, admin.email, ip="198.51.100.1")
+    cookie = device_cookie(response)
+    assert cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/login" in cookie
+    sign_out(client)
+    # Someone who knows the email fails on purpose from elsewhere, again and again.
+    for attempt in range(8):
+        login(auth_app.test_client(), admin.email, "wrong password!", ip=f"203.0.113.{attempt}")
+    # A new browser is locked out; the admin's own browser, from a new address, is not.
+    assert_locked(login(auth_app.test_client(), admin.email, ip="198.51.100.2"))
+    assert login(client, admin.email, ip="198.51.100.3").status_code == 302
+    assert signed_in(client)
+
+
+def sign_out(client):
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
+
+
+def test_a_known_browser_still_gets_only_five_guesses_per_address(client, auth_app, admin):
+    login(client, admin.email, ip="198.51.100.1")
+    sign_out(client)
+    for attempt in range(5):
+        assert login(client, admin.email, "wrong password!", ip="198.51.100.9").status_code == 200
+    assert_locked(login(client, admin.email, ip="198.51.100.9"))
+
+
+def test_a_password_reset_forgets_known_browsers(client, auth_app, admin):
+    login(client, admin.email, ip="198.51.100.1")
+    sign_out(client)
+    for attempt in range(5):
+        throttle.record_failure(admin.email, f"203.0.113.{attempt}")
+    User.update(password_hash=generate_password_hash("another long password")).where(
+        User.id == admin.id).execute()
+    assert_locked(login(client, admin.email, "another long password", ip="198.51.100.4"))
+
+
+def test_a_forged_device_cookie_is_not_a_known_browser(client, admin):
+    for attempt in range(5):
+        throttle.record_failure(admin.email, f"203.0.113.{attempt}")
+    client.set_cookie("deepref_device", "eyJlbWFpbCI6ImJvc3NAZXhhbXBsZS5jb20ifQ.forged.sig",
+                      path="/login")
+    assert_locked(login(client, admin.email, ip="198.51.100.5"))
+
+
 # Logout --------------------------------------------------------------------------------
 
 def test_logout_asks_then_signs_out(client, admin):
@@ -480,6 +530,36 @@ def test_next_cannot_send_the_user_to_another_site(client, admin):
         assert response.location == "/admin/", target
     local = client.get("/login", query_string={"next": "/admin/x?y=1"})
     assert local.location == "/admin/x?y=1"
+
+
+def test_only_trusted_hosts_are_answered(make_app, shared_env, admin):
+    app = make_app({**shared_env, "TRUSTED_HOSTS": "admin.example.com,.corp.example"},
+                   WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    assert client.get("/login", headers={"Host": "admin.example.com"}).status_code == 200
+    assert client.get("/login", headers={"Host": "eu.corp.example:8443"}).status_code == 200
+    evil = client.get("/admin/reference/edit/?id=1&url=http://evil.example/",
+                      headers={"Host": "evil.example"})
+    assert evil.status_code == 400 and "evil.example" not in evil.headers.get("Location", "")
+
+
+def test_a_forwarded_host_is_checked_too(make_app, shared_env, admin):
+    app = make_app({**shared_env, "TRUSTED_HOSTS": "admin.example.com", "PROXY_FIX_HOPS": "1"})
+    client = app.test_client()
+    ok = client.get("/login", headers={"Host": "admin.example.com",
+                                       "X-Forwarded-Host": "admin.example.com"})
+    assert ok.status_code == 200
+    forged = client.get("/login", headers={"Host": "admin.example.com",
+                                           "X-Forwarded-Host": "evil.example"})
+    assert forged.status_code == 400
+
+
+@pytest.mark.parametrize("value", ["evil.example/path", "http://a.example", "a b", "a.example:80"])
+def test_trusted_hosts_must_be_host_names(make_app, shared_env, value):
+    from deepref.config import ConfigError
+
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS"):
+        make_app({**shared_env, "TRUSTED_HOSTS": value})
 
 
 # Commands ------------------------------------------------------------------------------

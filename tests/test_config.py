@@ -81,6 +81,9 @@ def test_sqlite_urls_relative_and_absolute():
     ({"MIGRATION_STATEMENT_TIMEOUT": "-1"}, "MIGRATION_STATEMENT_TIMEOUT must be from 0 (no limit)"),
     ({"MIGRATION_STATEMENT_TIMEOUT": "nan"}, "MIGRATION_STATEMENT_TIMEOUT must be from 0"),
     ({"MIGRATION_ATTEMPTS": "0"}, "MIGRATION_ATTEMPTS must be between 1 and 100"),
+    ({"TRUSTED_HOSTS": "https://admin.example.com"}, "TRUSTED_HOSTS: 'https://admin.example.com' is not"),
+    ({"KYC_DOCUMENT_URL": "https://files.example.com/kyc/"}, "KYC_DOCUMENT_URL must be an http"),
+    ({"KYC_DOCUMENT_URL": "javascript:alert('{key}')"}, "KYC_DOCUMENT_URL must be an http"),
 ])
 def test_invalid_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as error:
@@ -89,6 +92,14 @@ def test_invalid_settings_name_the_variable(env, message):
     assert message in text
     assert "pw" not in text.replace("pw@", "")  # the password is never echoed
     assert "pw@" not in text
+
+
+def test_trusted_hosts_and_the_kyc_document_url():
+    found = settings(TRUSTED_HOSTS=" Admin.Example.com, .corp.example ,[::1]",
+                     KYC_DOCUMENT_URL="https://files.example.com/kyc/{key}")
+    assert found.trusted_hosts == ("admin.example.com", ".corp.example", "[::1]")
+    assert found.kyc_document_url == "https://files.example.com/kyc/{key}"
+    assert settings().trusted_hosts == () and settings().kyc_document_url is None
 
 
 def run(env, *args, cwd):

@@ -120,7 +120,7 @@ def test_on_postgresql_constraints_are_added_not_valid_then_validated_apart(make
     assert "SET LOCAL statement_timeout = '0ms';" in sql[sql.rfind("BEGIN;", 0, validate):validate]
     assert 'CREATE UNIQUE INDEX CONCURRENTLY "uq_references_company_role_source"' in sql
     assert 'WHERE "id" > $1 AND "id" <= $2 AND (score_band IS NULL);' in sql
-    lint = app.test_cli_runner().invoke(args=["db", "lint", "007"])
+    lint = app.test_cli_runner().invoke(args=["db", "lint", "007_safe_forms"])
     assert lint.exit_code == 0, lint.output
     assert lint.output == "007_safe_forms: clean\n"
 

@@ -5,11 +5,14 @@ anyone but a signed-in active admin, and its CSRFProtect checks every POST. The 
 here add no access rules of their own.
 
 Modules: base (the ModelView: transactions, audit, deletes, stale edits), listing
-(counts, search, labels), fields / errors / filters / lookups (forms), deletes, trail
-(audit records), one module per area (references, bundles, kyc, users, prompts, ai,
-audit) and dashboard. guard (query strings checked before any view) and pages (short
-400 / 404 / 500 pages for /admin) keep bad input from ever becoming a traceback.
-Templates live in templates/admin/deepref/.
+(counts, search, one-pass list cells), labels (one name per column), fields / errors /
+filters / lookups / rules (forms), deletes, trail (audit records), history and
+history_pages (every record's history, revert), export (CSV), aggregates (bundles'
+RCS), kyc_review (decisions and the user's KYC status), assets (versioned static
+files), charts (server-side SVG), one module per area (references, bundles, kyc, users,
+prompts, ai, audit) and dashboard. guard (query strings and return addresses checked
+before any view) and pages (short 400 / 404 / 500 pages for /admin) keep bad input from
+ever becoming a traceback. Templates live in templates/admin/deepref/.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ def init_app(app) -> None:
     from flask_admin.theme import Bootstrap4Theme
 
     from deepref.admin import (
-        ai, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+        ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
     )
     from deepref.auth import csp_nonce, current_user
 
     app.jinja_env.globals["deepref_current_user"] = current_user
+    # Compact HTML: no line of indentation left by each template tag.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
 
     admin = Admin(
         app,
@@ -36,6 +42,7 @@ def init_app(app) -> None:
     )
     admin.add_view(references.ReferenceAdmin(name="References", endpoint="reference"))
     admin.add_view(bundles.BundleAdmin(name="Bundles", endpoint="bundle"))
+    admin.add_view(kyc.KYCQueueAdmin())
     admin.add_view(kyc.KYCDocumentAdmin())
     admin.add_view(users.UserAdmin(name="Users", endpoint="user"))
     admin.add_view(prompts.PromptAdmin(category="AI"))
@@ -44,5 +51,6 @@ def init_app(app) -> None:
     admin.add_view(ai.FinetuneAdmin(category="AI"))
     admin.add_view(audit.AuditLogAdmin())
     app.extensions["deepref_admin"] = admin
+    assets.init_app(app)
     guard.init_app(app)
     pages.init_app(app)

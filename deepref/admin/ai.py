@@ -18,17 +18,17 @@ class AISessionAdmin(AdminModelView):
     can_create = False
     can_delete = False
     column_list = ("user", "session_type", "agent_id", "started_at", "ended_at")
-    column_sortable_list = ("session_type", "started_at", "ended_at")
+    column_sortable_list = ("session_type", "agent_id", "started_at", "ended_at")
     column_default_sort = ("started_at", True)
     label_columns = ("user",)
     search_fields = ("session_type",)
     search_hint = "Session type or user email"
     search_related = {"user": ("email",)}
     column_filters = [
-        *filters.text(AISession.session_type, "Type"),
+        *filters.text(AISession.session_type),
         *filters.related(AISession.user, User.email, "User email"),
-        *filters.moment(AISession.started_at, "Started"),
-        *filters.moment(AISession.ended_at, "Ended"),
+        *filters.moment(AISession.started_at),
+        *filters.moment(AISession.ended_at),
     ]
     form_columns = ("ended_at",)
 
@@ -53,16 +53,15 @@ class AIInteractionAdmin(AdminModelView):
     column_list = ("created_at", "session", "prompt", "model_used", "success", "tokens_used",
                    "response_time_ms")
     column_sortable_list = ("created_at", "model_used", "success")
-    column_labels = {"response_time_ms": "Time (ms)"}
     label_columns = ("session", "prompt")
     search_related = {"prompt": ("prompt_id",)}
     search_hint = "Prompt ID"
     column_filters = [
-        *filters.flag(AIInteraction.success, "Success"),
-        *filters.text(AIInteraction.model_used, "Model"),
+        *filters.flag(AIInteraction.success),
+        *filters.text(AIInteraction.model_used),
         *filters.related(AIInteraction.prompt, AIPrompt.prompt_id, "Prompt ID"),
         *filters.related(AIInteraction.session, AISession.session_type, "Session type"),
-        *filters.moment(AIInteraction.created_at, "Date"),
+        *filters.moment(AIInteraction.created_at),
     ]
 
     def __init__(self, *args, **kwargs):
@@ -75,15 +74,14 @@ class FinetuneAdmin(AdminModelView):
     can_delete = False
     column_list = ("interaction", "quality_score", "included_in_training", "human_feedback",
                    "updated_at")
-    column_sortable_list = ("quality_score", "included_in_training", "created_at", "updated_at")
-    column_labels = {"included_in_training": "In training"}
+    column_sortable_list = ("quality_score", "included_in_training")
     label_columns = ("interaction",)
     search_fields = ("human_feedback",)
     search_hint = "Human feedback"
     column_filters = [
-        *filters.number(AIFinetuneDataset.quality_score, "Quality score"),
-        *filters.flag(AIFinetuneDataset.included_in_training, "In training"),
-        *filters.moment(AIFinetuneDataset.created_at, "Created"),
+        *filters.number(AIFinetuneDataset.quality_score),
+        *filters.flag(AIFinetuneDataset.included_in_training),
+        *filters.moment(AIFinetuneDataset.created_at),
     ]
     form_columns = ("quality_score", "human_feedback", "included_in_training")
     ranges = {"quality_score": (1, 5)}

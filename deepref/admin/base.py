@@ -18,17 +18,28 @@ from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model import typefmt
-from flask_admin.model.template import DeleteRowAction, EndpointLinkRowAction
 from wtforms import validators
 
-from deepref.admin import deletes
+from deepref.admin import deletes, labels
+from deepref.admin.export import ExportMixin
+from deepref.admin.history_pages import HistoryMixin
 from deepref.admin.fields import AdminForm, Converter, RowVersionField
 from deepref.admin.listing import ListMixin
 from deepref.admin.rules import EmailAddress
 from deepref.admin.writes import DELETED_MEANWHILE, WritesMixin, version
-from deepref.models.fields import UTC
+from deepref.models.fields import UTC, TimestampField
 
 def _moment(view, value, name):
+    """Lists: to the minute (the header names the zone), so a row stays one line."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _flag(view, value, name):
+    """A boolean as a word: readable by everyone, screen readers included."""
+    return "yes" if value else "no"
+
+
+def _moment_detail(view, value, name):
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -47,13 +58,15 @@ def _label_detail(view, context, row, name):
     return str(related) if related is not None else ""
 
 
-class AdminModelView(WritesMixin, ListMixin, ModelView):
+class AdminModelView(HistoryMixin, ExportMixin, WritesMixin, ListMixin, ModelView):
     """Base of every console view; subclasses declare what is specific to their table."""
 
     form_base_class = AdminForm
     model_form_converter = Converter
     list_template = "admin/deepref/list.html"
     details_template = "admin/deepref/details.html"
+    create_template = "admin/deepref/create.html"
+    edit_template = "admin/deepref/edit.html"
     page_size = 20
     can_set_page_size = True
     page_size_options = (20, 50, 100)
@@ -62,8 +75,9 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
     action_disallowed_list = ["delete"]  # one row at a time, after the confirmation page
     form_excluded_columns = ("created_at", "updated_at")
     column_default_sort = ("created_at", True)
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, dt.datetime: _moment}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, dt.datetime: _moment}
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, bool: _flag, dt.datetime: _moment}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, bool: _flag,
+                                     dt.datetime: _moment_detail}
 
     # What differs per table.
     label_columns: tuple[str, ...] = ()  # foreign keys whose labels the list shows
@@ -77,6 +91,9 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
     refusals: dict[str, str] = {}  # blocking fk name -> sentence ({count} rows)
 
     def __init__(self, model, *args, **kwargs):
+        table = model._meta.table_name
+        self.column_labels = {**labels.for_table(table, model._meta.fields),
+                              **(self.column_labels or {})}
         self.form_args = self._field_rules()
         self.column_formatters = {
             **{name: _label for name in self.label_columns},
@@ -89,11 +106,18 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
         }
         super().__init__(model, *args, **kwargs)
 
+    def get_list_columns(self):
+        """[(column, label)]; timestamps' headers name their zone (cells are UTC)."""
+        return [(name, f"{text} (UTC)" if isinstance(self.model._meta.fields.get(name), TimestampField)
+                 else text) for name, text in super().get_list_columns()]
+
     # -- forms ------------------------------------------------------------------------
 
     def _field_rules(self) -> dict:
         args = {name: {k: list(v) if isinstance(v, list) else v for k, v in opts.items()}
                 for name, opts in (self.form_args or {}).items()}  # never append to the class's lists
+        for name, text in self.column_labels.items():
+            args.setdefault(name, {}).setdefault("label", text)
         for name, values in self.choices.items():
             args.setdefault(name, {})["choices"] = [(v, v.replace("_", " ")) for v in values]
         for name, (low, high) in self.ranges.items():
@@ -119,7 +143,9 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        if obj is not None and hasattr(form, "row_version") and not form.row_version.data:
+        # Only a form being shown takes the row's version: a posted form must bring the
+        # one it was loaded with, or be refused (writes.MISSING_VERSION).
+        if obj is not None and hasattr(form, "row_version") and request.method == "GET":
             form.row_version.data = version(obj)
         return form
 
@@ -190,13 +216,6 @@ class AdminModelView(WritesMixin, ListMixin, ModelView):
             noun=deletes.label(self.model._meta.table_name, 1),
         )
 
-    def get_list_row_actions(self):
-        actions = [a for a in super().get_list_row_actions() if not isinstance(a, DeleteRowAction)]
-        if self.can_delete:
-            actions.append(EndpointLinkRowAction(
-                "fa fa-trash", ".delete_confirm", title="Delete (shows what goes with it first)"
-            ))
-        return actions
 
 def _number(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)

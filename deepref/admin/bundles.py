@@ -3,6 +3,10 @@
 The links (bundle_references) are written in the bundle's own transaction and appear in
 its audit record as one "links" change. Flask-Admin's inline models need a single-column
 primary key; bundle_references has (bundle_id, reference_id), hence this small editor.
+Only the bundle's own seeker's references can be linked (the lookup offers no others;
+anything else posted is a form error). Aggregated RCS is the mean RCS of the linked
+references (aggregates.py), kept up to date when links or scores change, never typed;
+the view count is the platform's, read-only here.
 
 The share token is a secret: generated with the row (deepref.models.core.new_share_token),
 never shown, masked in the audit log, and replaced by a new one on request ("regenerate
@@ -16,10 +20,10 @@ from flask_admin.model.fields import InlineFieldList, InlineModelFormField
 from flask import request
 from wtforms import BooleanField, IntegerField, validators
 
-from deepref.admin import errors, filters
+from deepref.admin import aggregates, errors, filters
 from deepref.admin.base import AdminModelView
 from deepref.admin.fields import LookupField
-from deepref.admin.lookups import ReferenceLookup, UserLookup
+from deepref.admin.lookups import SeekersReferenceLookup, UserLookup
 from deepref.models import Bundle, BundleReference, Reference, User
 from deepref.models.core import new_share_token
 from deepref.models.indexes import BUNDLE_FTS_DOCUMENT
@@ -80,22 +84,21 @@ def _link_form(loader):
 class BundleAdmin(AdminModelView):
     column_list = ("title", "seeker", "is_active", "aggregated_rcs", "view_count",
                    "expiry_date", "created_at")
-    column_sortable_list = ("is_active", "expiry_date", "created_at")
-    column_labels = {"aggregated_rcs": "Aggregated RCS", "is_active": "Active"}
+    column_sortable_list = ("title", "is_active", "aggregated_rcs", "expiry_date", "created_at")
     column_details_exclude_list = ("share_token",)
     label_columns = ("seeker",)
     search_document = BUNDLE_FTS_DOCUMENT
-    search_hint = "Title or description (whole words)"
+    search_hint = "Title or description"
     search_fields = ("title", "description")
     column_filters = [
-        *filters.flag(Bundle.is_active, "Active"),
+        *filters.flag(Bundle.is_active),
         *filters.related(Bundle.seeker, User.email, "Seeker email"),
-        *filters.moment(Bundle.created_at, "Created"),
-        *filters.moment(Bundle.expiry_date, "Expires"),
+        *filters.moment(Bundle.created_at),
+        *filters.moment(Bundle.expiry_date),
     ]
-    form_columns = ("seeker", "title", "description", "aggregated_rcs", "view_count",
-                    "is_active", "expiry_date")
-    ranges = {"aggregated_rcs": (0, 100), "view_count": (0, 2_147_483_647)}
+    form_columns = ("seeker", "title", "description", "is_active", "expiry_date")
+    related_fields = ("links",)
+    related_model = Reference
 
     def __init__(self, *args, **kwargs):
         self.form_ajax_refs = {"seeker": UserLookup("seeker")}
@@ -103,7 +106,7 @@ class BundleAdmin(AdminModelView):
 
     def scaffold_form(self):
         form_class = super().scaffold_form()
-        loader = ReferenceLookup(LINKS_LOOKUP)
+        loader = SeekersReferenceLookup(LINKS_LOOKUP)
         self._form_ajax_refs[LINKS_LOOKUP] = loader
         setattr(form_class, LINKS, LinksField(
             InlineModelFormField(_link_form(loader), "reference"), label="References in this bundle"))
@@ -122,9 +125,19 @@ class BundleAdmin(AdminModelView):
         return form
 
     def check_record(self, form) -> bool:
-        ids = [ref for ref, _ in form[LINKS].wanted()]
+        links = form[LINKS]
+        ids = [ref for ref, _ in links.wanted()]
         if len(ids) != len(set(ids)):
-            form[LINKS].errors = list(form[LINKS].errors) + ["A reference can be in a bundle only once."]
+            links.errors = list(links.errors) + ["A reference can be in a bundle only once."]
+            return False
+        seeker = form.seeker.data
+        others = list(Reference.select(Reference.id, Reference.referrer_name, Reference.company)
+                      .where(Reference.id.in_(ids) & (Reference.seeker != getattr(seeker, "id", None))))
+        if ids and seeker is not None and others:
+            named = "; ".join(str(ref) for ref in others[:5])
+            links.errors = list(links.errors) + [
+                f"Only references of this bundle's seeker ({seeker.email}) can be in it; "
+                f"not: {named}."]
             return False
         return True
 
@@ -152,4 +165,21 @@ class BundleAdmin(AdminModelView):
                 BundleReference.update(position=position).where(
                     (BundleReference.bundle == model.id) & (BundleReference.reference == ref)).execute()
         after = self.related_snapshot(model)
-        return {"links": [before, after]} if before != after else {}
+        changes = {"links": [before, after]} if before != after else {}
+        old, new = aggregates.refresh(model)
+        if old != new:
+            changes["aggregated_rcs"] = [old, new]
+        return changes
+
+    def restore_related(self, row, wanted):
+        """A revert puts the links back as they were."""
+        BundleReference.delete().where(BundleReference.bundle == row.id).execute()
+        for link in wanted:
+            if Reference.select().where(Reference.id == link["reference"]).exists():
+                BundleReference.insert(bundle=row.id, reference=link["reference"],
+                                       position=link["position"]).execute()
+        return self.related_snapshot(row)
+
+    def after_revert(self, row) -> dict:
+        old, new = aggregates.refresh(row)
+        return {"aggregated_rcs": [old, new]} if old != new else {}

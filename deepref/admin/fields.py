@@ -13,15 +13,16 @@ import json
 import peewee as pw
 from flask import flash
 from flask_admin.contrib.peewee.form import CustomModelConverter
-from flask_admin.form import BaseForm, DateTimePickerWidget
+from flask_admin.form import BaseForm
 from flask_admin.model.fields import AjaxSelectField
 from flask_wtf import FlaskForm
-from wtforms import fields, validators
+from werkzeug.datastructures import MultiDict
+from wtforms import fields, validators, widgets
 
 from deepref.admin import rules
 from deepref.models.fields import UTC, TimestampField
 
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+INPUT_FORMAT = "%Y-%m-%dT%H:%M:%S"  # what datetime-local inputs hold
 
 
 class AdminForm(BaseForm):
@@ -36,7 +37,7 @@ class AdminForm(BaseForm):
         pass
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
-        wrapped = self.meta.wrap_formdata(self, formdata)
+        wrapped = _unix_newlines(self.meta.wrap_formdata(self, formdata))
         self._nul_names = sorted(
             name for name in (wrapped.keys() if wrapped is not None else ())
             if any(isinstance(v, str) and "\x00" in v for v in wrapped.getlist(name)))
@@ -56,6 +57,16 @@ class AdminForm(BaseForm):
         return valid
 
 
+def _unix_newlines(formdata):
+    """Browsers send a textarea's line breaks as CRLF: store them as the LF they were
+    shown as, so an untouched text is not a change."""
+    if formdata is None or not any(isinstance(v, str) and "\r" in v
+                                   for _, v in formdata.items(multi=True)):
+        return formdata
+    return MultiDict([(k, v.replace("\r\n", "\n") if isinstance(v, str) else v)
+                      for k, v in formdata.items(multi=True)])
+
+
 def _owner(form_fields, name: str):
     """The field that reads form key `name` (inside inline lists: the innermost one)."""
     for field in form_fields:
@@ -69,37 +80,42 @@ def _owner(form_fields, name: str):
     return None
 
 
-class UTCDateTimeField(fields.DateTimeField):
-    """A timestamp typed and shown in UTC; gives an aware datetime."""
+class UTCDateTimeField(fields.Field):
+    """A timestamp in a native datetime-local input, typed and shown in UTC.
 
-    widget = DateTimePickerWidget()
+    The input shows seconds, not the microseconds a stored value may have: a value
+    posted back unchanged keeps the stored one, so saving an untouched form changes
+    nothing (and writes no audit row).
+    """
+
+    widget = widgets.DateTimeLocalInput()
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.pop("filters", None)  # wtfpeewee's null filter expects strings
-        kwargs.setdefault("description", "UTC, as YYYY-MM-DD HH:MM:SS")
-        super().__init__(label, validators, format=DATETIME_FORMAT, **kwargs)
+        render_kw = {"step": "1", **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        if not self.label.text.endswith("(UTC)"):
+            self.label.text += " (UTC)"
 
     def process_formdata(self, valuelist):
-        if valuelist and not " ".join(valuelist).strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError("Enter a date and time as YYYY-MM-DD HH:MM:SS (UTC).") from None
-        if self.data is not None and self.data.year < rules.EARLIEST_YEAR:
-            self.data = None
-            raise ValueError(f"Enter a date from the year {rules.EARLIEST_YEAR} onwards.")
-        if self.data is not None:
-            self.data = self.data.replace(tzinfo=UTC)
+        text = " ".join(valuelist or ()).strip()
+        self.data = None
+        if text:
+            self.data = rules.parse_utc(text)
 
     def _value(self):
         if self.raw_data:
             return " ".join(self.raw_data)
         if isinstance(self.data, dt.datetime):
-            return self.data.astimezone(UTC).strftime(DATETIME_FORMAT)
+            return self.data.astimezone(UTC).strftime(INPUT_FORMAT)
         return ""
+
+    def populate_obj(self, obj, name):
+        stored = getattr(obj, name, None)
+        if (isinstance(stored, dt.datetime) and self.data is not None
+                and self.data == stored.replace(microsecond=0)):
+            return  # shown to the second and sent back as is: keep the stored value
+        setattr(obj, name, self.data)
 
 
 class JSONObjectFormField(fields.TextAreaField):

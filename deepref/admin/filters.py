@@ -6,30 +6,28 @@ join, so they combine with full-text search and stay on the foreign-key indexes.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask_admin.contrib.peewee import filters as fa
 
-from deepref.admin.rules import EARLIEST_YEAR, integer_bounds
-from deepref.models.fields import UTC
+from deepref.admin.labels import of_column
+from deepref.admin.rules import DATETIME_HINT, integer_bounds, parse_utc
 
 
 def choice(column, values, name=None):
     """`column` equals / differs from one of `values` (a select box)."""
     options = [(v, v.replace("_", " ")) for v in values]
-    label = name or column.name.replace("_", " ").title()
+    label = name or of_column(column)
     return [fa.FilterEqual(column, label, options=options),
             fa.FilterNotEqual(column, label, options=options)]
 
 
 def flag(column, name=None):
     """A boolean column is yes / no."""
-    return [fa.BooleanEqualFilter(column, name or column.name.replace("_", " ").title())]
+    return [fa.BooleanEqualFilter(column, name or of_column(column))]
 
 
 def text(column, name=None):
     """Equals / contains for a text column."""
-    label = name or column.name.replace("_", " ").title()
+    label = name or of_column(column)
     return [fa.FilterEqual(column, label), fa.FilterLike(column, label)]
 
 
@@ -63,26 +61,29 @@ class IntSmaller(_Bounded, fa.IntSmallerFilter):
 
 def number(column, name=None):
     """Equals / greater / smaller for an integer column."""
-    label = name or column.name.replace("_", " ").title()
+    label = name or of_column(column)
     return [IntEqual(column, label), IntGreater(column, label), IntSmaller(column, label)]
 
 
 class _UTC:
-    """Filter values are typed in UTC, from EARLIEST_YEAR on."""
+    """Filter values read like the forms' timestamps (rules.parse_utc), in a native
+    datetime-local input (static/admin.js turns the "deepref-datetime" type into one)."""
 
-    hint = f"a date and time as YYYY-MM-DD HH:MM:SS (UTC), from the year {EARLIEST_YEAR}"
+    hint = DATETIME_HINT
+
+    def __init__(self, column, name, options=None, data_type=None):
+        super().__init__(column, name, options)
+        self.data_type = "deepref-datetime"
 
     def validate(self, value):
-        if not super().validate(value):
+        try:
+            parse_utc(value)
+        except ValueError:
             return False
-        cleaned = self.clean(value)
-        return all(v.year >= EARLIEST_YEAR for v in (cleaned if isinstance(cleaned, list) else [cleaned]))
+        return True
 
     def clean(self, value):
-        cleaned = super().clean(value)
-        if isinstance(cleaned, list):
-            return [v.replace(tzinfo=UTC) for v in cleaned]
-        return cleaned.replace(tzinfo=UTC) if isinstance(cleaned, dt.datetime) else cleaned
+        return parse_utc(value)
 
 
 class After(_UTC, fa.DateTimeGreaterFilter):
@@ -93,15 +94,10 @@ class Before(_UTC, fa.DateTimeSmallerFilter):
     pass
 
 
-class Between(_UTC, fa.DateTimeBetweenFilter):
-    hint = (f"two dates and times as YYYY-MM-DD HH:MM:SS (UTC), from the year {EARLIEST_YEAR}, "
-            "the earlier first, separated by ' to '")
-
-
 def moment(column, name=None):
-    """After / before / between for a timestamp column (UTC)."""
-    label = name or column.name.replace("_", " ").title()
-    return [After(column, label), Before(column, label), Between(column, label)]
+    """After / before a timestamp (UTC); both together make a range."""
+    label = name or of_column(column)
+    return [After(column, label), Before(column, label)]
 
 
 class RelatedEqual(fa.BasePeeweeFilter):

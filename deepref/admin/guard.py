@@ -6,6 +6,9 @@ says what is wrong, instead of reaching the database and failing there.
   MAX_WORDS words, and at most MAX_FILTERS filters: each word or filter is one more
   nested condition, and a few hundred of them exhaust SQLite's expression depth or
   Python's recursion limit.
+- A return address (`url`, in the query or a form) is a path on this site: no scheme,
+  no host, no control character (a CR/LF would otherwise reach the Location header).
+  Flask-Admin's own check trusts whatever host the request names.
 - Paging and sorting numbers (`page`, `page_size`, `sort`, `desc`, and the lookups'
   `offset` and `limit`) are whole numbers from 0 to MAX_NUMBER: OFFSET and LIMIT can be
   neither negative nor beyond a 64-bit integer.
@@ -15,6 +18,8 @@ that a bad value is a form error and what was typed stays in the form.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import request
 
@@ -55,11 +60,32 @@ def problem(args) -> str | None:
     return None
 
 
+RETURN_ADDRESS = "url"
+
+
+def return_address_problem(target: str | None) -> str | None:
+    """Why `target` cannot be a return address, or None for a path on this site."""
+    if not target:
+        return None
+    if any(ord(c) < 0x20 or c in "\\\x7f" for c in target):
+        return "The return address contains a line break or control character."
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "The return address must be a page of this console."
+    return None
+
+
 def check_query():
-    """before_request: a 400 for a refused /admin query string, else carry on."""
+    """before_request: a 400 for a refused /admin query string or return address."""
     if not console.is_console_path(request.path):
         return None
     message = problem(request.args)
+    if message is None:
+        for target in (request.args.getlist(RETURN_ADDRESS) + request.form.getlist(RETURN_ADDRESS)
+                       if request.method == "POST" else request.args.getlist(RETURN_ADDRESS)):
+            message = return_address_problem(target)
+            if message:
+                break
     if message is not None:
         return pages.error_page(400, message)
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import request
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 
 from deepref.admin import listing
@@ -69,3 +70,20 @@ class ReferenceLookup(Lookup):
 
     def order(self):
         return [Reference.created_at.desc()]
+
+
+class SeekersReferenceLookup(ReferenceLookup):
+    """A bundle's references: only those of the seeker chosen on the form (static/admin.js
+    sends it as `seeker`); nothing before one is chosen."""
+
+    placeholder = "Type part of the referrer's name, company or role"
+
+    def condition(self, term: str):
+        seeker = request.args.get("seeker", "")
+        try:
+            uuid.UUID(seeker)
+        except ValueError:
+            return Reference.id.is_null()  # matches nothing
+        own = Reference.seeker == seeker
+        words = listing.contains([Reference.referrer_name, Reference.company, Reference.role], term)
+        return own if words is None else own & words

@@ -24,12 +24,11 @@ class PromptAdmin(AdminModelView):
     column_export_exclude_list = ("system_prompt",)
     column_sortable_list = ("prompt_id", "model_preference", "is_active", "updated_at")
     column_default_sort = ("prompt_id", False)
-    column_labels = {"prompt_id": "Prompt ID", "is_active": "Active"}
     search_fields = ("prompt_id", "name")
     search_hint = "Prompt ID or name"
     column_filters = [
-        *filters.flag(AIPrompt.is_active, "Active"),
-        *filters.text(AIPrompt.model_preference, "Model"),
+        *filters.flag(AIPrompt.is_active),
+        *filters.text(AIPrompt.model_preference),
     ]
     form_columns = ("prompt_id", "name", "version", "model_preference", "is_active",
                     "system_prompt", "user_prompt_template", "metadata")

@@ -6,6 +6,7 @@ database, the driver or Python's parser fail on the value later with a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -15,6 +16,8 @@ import peewee as pw
 from email_validator import EmailNotValidError, validate_email
 from wtforms.validators import ValidationError
 
+UTC = dt.timezone.utc
+
 NUL_MESSAGE = "This contains a NUL character, which cannot be stored. Remove it and try again."
 EARLIEST_YEAR = 1900  # SQLite stores the text of a timestamp: years below 1000 break it
 MAX_JSON_BYTES = 100_000
@@ -22,6 +25,28 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_DIGITS = 100
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+DATETIME_HINT = "a date and time in UTC, as YYYY-MM-DD HH:MM[:SS] (or just YYYY-MM-DD)"
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """A typed or submitted date and time, read as UTC (an explicit offset is converted).
+
+    Takes what a datetime-local input sends (2027-06-30T09:15[:30]), the same with a
+    space, a bare date (midnight), and a trailing Z or UTC. ValueError with a sentence
+    otherwise, including years before EARLIEST_YEAR.
+    """
+    cleaned = " ".join(text.split())
+    if cleaned.upper().endswith(" UTC"):
+        cleaned = cleaned[:-4]
+    try:
+        value = dt.datetime.fromisoformat(cleaned.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"Enter {DATETIME_HINT}.") from None
+    if value.year < EARLIEST_YEAR:
+        raise ValueError(f"Enter a date from the year {EARLIEST_YEAR} onwards.")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def integer_bounds(field) -> tuple[int, int]:

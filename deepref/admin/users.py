@@ -8,6 +8,8 @@ from flask_admin.contrib.peewee.form import get_form
 
 from deepref.admin import filters, listing
 from deepref.admin.base import AdminModelView
+from deepref.admin.errors import FriendlyError
+from deepref.auth.admins import LastAdmin, others_can_sign_in
 from deepref.auth.session import end_sessions
 from deepref.models import User
 from deepref.models.core import KYC_STATUSES, USER_ROLES
@@ -17,21 +19,40 @@ from deepref.models.core import KYC_STATUSES, USER_ROLES
 CREATE_COLUMNS = ("email", "first_name", "last_name", "role", "kyc_status", "is_active")
 
 
+LAST_ADMIN_CHANGE = (
+    "This is the last active admin who can sign in: it must stay an active admin, or "
+    "no one could use the console. Make another user an admin first (flask "
+    "create-admin EMAIL). Nothing was saved."
+)
+LAST_ADMIN_DELETE = (
+    "This is the last active admin who can sign in, so it cannot be deleted: no one "
+    "could use the console. Make another user an admin first (flask create-admin "
+    "EMAIL). Nothing was deleted."
+)
+
+
+def keep_one_admin(user_id, sentence: str) -> None:
+    """Refuse (FriendlyError) a change that would leave no admin able to sign in."""
+    try:
+        others_can_sign_in(user_id)
+    except LastAdmin:
+        raise FriendlyError(sentence) from None
+
+
 class UserAdmin(AdminModelView):
     column_list = ("email", "first_name", "last_name", "role", "kyc_status", "is_active",
                    "email_verified", "last_login_at", "created_at")
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
-    column_sortable_list = ("email", "role", "kyc_status", "created_at")
-    column_labels = {"kyc_status": "KYC status"}
+    column_sortable_list = ("email", "role", "kyc_status", "email_verified", "created_at")
     search_fields = ("email", "first_name", "last_name")
     search_hint = "Email or name"
     column_filters = [
         *filters.choice(User.role, USER_ROLES),
-        *filters.choice(User.kyc_status, KYC_STATUSES, "KYC status"),
-        *filters.flag(User.is_active, "Active"),
-        *filters.flag(User.email_verified, "Email verified"),
-        *filters.moment(User.created_at, "Joined"),
+        *filters.choice(User.kyc_status, KYC_STATUSES),
+        *filters.flag(User.is_active),
+        *filters.flag(User.email_verified),
+        *filters.moment(User.created_at),
     ]
     form_columns = ("role", "kyc_status", "is_active")
     choices = {"role": USER_ROLES, "kyc_status": KYC_STATUSES}
@@ -62,9 +83,19 @@ class UserAdmin(AdminModelView):
 
     def on_model_change(self, form, model, is_created):
         """A user who may no longer sign in is signed out everywhere, in the same
-        transaction: giving the role back later must not revive an old cookie."""
+        transaction: giving the role back later must not revive an old cookie. The last
+        admin who can sign in keeps that right (admins.keep_one_admin)."""
         if not is_created and not model.can_sign_in:
+            keep_one_admin(model.id, LAST_ADMIN_CHANGE)
             end_sessions(model.id)
+
+    def on_model_delete(self, model):
+        keep_one_admin(model.id, LAST_ADMIN_DELETE)
+
+    def on_revert(self, row):
+        if not row.can_sign_in:
+            keep_one_admin(row.id, LAST_ADMIN_CHANGE)
+            end_sessions(row.id)
 
     def get_create_form(self):
         """Creating a user also takes the email and names; editing does not."""

@@ -23,6 +23,11 @@ DELETED_MEANWHILE = (
     "This record was deleted by someone else while you were editing it; your changes "
     "could not be saved."
 )
+MISSING_VERSION = (
+    "This form arrived without the version of the record it was loaded with, so it "
+    "could not be checked against changes made since. Nothing was saved: reload the "
+    "record and make your changes again."
+)
 UNEXPECTED = "Something went wrong and nothing was saved. Please try again."
 
 
@@ -100,6 +105,8 @@ class WritesMixin:
         if row is None:
             raise errors.FriendlyError(DELETED_MEANWHILE)
         current = version(row)
+        if not field.data:
+            raise errors.FriendlyError(MISSING_VERSION)
         if field.data != current:
             problem = errors.FriendlyError(CHANGED_MEANWHILE)
             problem.current_version = current
@@ -142,10 +149,13 @@ class WritesMixin:
         return "This record cannot be deleted: other rows still refer to it. Nothing was deleted."
 
 
+NEVER_UPDATED = "not-updated-since-created"  # updated_at NULL (ai_sessions before 007)
+
+
 def version(row) -> str:
     """A row's version: its updated_at as text."""
     value = getattr(row, "updated_at", None)
-    return value.isoformat() if value is not None else ""
+    return value.isoformat() if value is not None else NEVER_UPDATED
 
 
 def _set_hidden(field, value: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deepref.auth import passwords
+from deepref.exceptions import DeeprefError
 from deepref.auth.session import end_sessions
 from deepref.models import User
 
@@ -37,3 +38,25 @@ def set_admin(email: str, password: str) -> tuple[User, str]:
 def active_admin_exists() -> bool:
     """True if some active admin has a password (so someone can sign in)."""
     return User.select().where(User.who_can_sign_in()).exists()
+
+
+class LastAdmin(DeeprefError):
+    """A change would leave no active admin able to sign in."""
+
+
+ADMINS_LOCK = "deepref-admins"
+
+
+def others_can_sign_in(user_id) -> None:
+    """Raise LastAdmin unless an admin other than `user_id` can sign in.
+
+    Call inside the transaction that demotes, deactivates or deletes `user_id`: the
+    lock is held until it ends, so two admins removing each other at once cannot both
+    see the other one still there.
+    """
+    with User._meta.database.serialized(ADMINS_LOCK):
+        if User.select().where(User.who_can_sign_in() & (User.id != user_id)).exists():
+            return
+        if not User.select().where(User.who_can_sign_in() & (User.id == user_id)).exists():
+            return  # this user could not sign in before either: nothing is lost
+    raise LastAdmin("this is the last active admin who can sign in")

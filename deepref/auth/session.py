@@ -15,6 +15,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import g, jsonify, redirect, request, session, url_for
+from werkzeug.exceptions import SecurityError
 
 from deepref import console
 from deepref.errors import wants_json
@@ -120,6 +121,8 @@ def safe_next(target: str | None) -> str:
 
 def require_admin():
     """before_request: anonymous requests to /admin... get a redirect or a 401."""
+    if isinstance(request.routing_exception, SecurityError):
+        return None  # a host outside TRUSTED_HOSTS: the request fails with a 400 anyway
     rule = request.url_rule.rule if request.url_rule else ""
     if not (console.is_console_path(request.path) or console.is_console_path(rule)) \
             or _is_public_asset():

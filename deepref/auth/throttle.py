@@ -1,5 +1,7 @@
 """Brute-force lockout: after LIMIT refused sign-ins for one email or one address within
-WINDOW, every further attempt is refused until the window has passed.
+WINDOW, every further attempt is refused until the window has passed. A browser the
+admin signed in from before (devices.py) is not held by the lock on the email, only by
+the one on its address: a stranger cannot keep an admin out by failing on purpose.
 
 Attempts are stored (login_attempts) so the count holds across workers. Attempts made
 while locked are not recorded: the lock ends WINDOW after the failures that caused it,
@@ -30,12 +32,18 @@ def one_at_a_time(email: str):
     return LoginAttempt._meta.database.serialized(f"deepref-login:{_key(email, None)[0]}")
 
 
-def retry_after(email: str, ip: str | None, now: dt.datetime | None = None) -> int:
-    """Seconds until `email` and `ip` may try again; 0 when they are not locked out."""
+def retry_after(email: str, ip: str | None, now: dt.datetime | None = None,
+                known_device: bool = False) -> int:
+    """Seconds until `email` and `ip` may try again; 0 when they are not locked out.
+
+    From a `known_device` of that email, only the address's lock applies.
+    """
     now = now or utcnow()
     email, ip = _key(email, ip)
     wait = 0.0
-    for column, value in ((LoginAttempt.email, email), (LoginAttempt.ip, ip)):
+    locks = [(LoginAttempt.ip, ip)] if known_device else [
+        (LoginAttempt.email, email), (LoginAttempt.ip, ip)]
+    for column, value in locks:
         recent = (
             LoginAttempt.select(LoginAttempt.attempted_at)
             .where((column == value) & (LoginAttempt.attempted_at > now - WINDOW))

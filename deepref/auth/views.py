@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from deepref.auth import passwords, throttle
+from deepref.auth import devices, passwords, throttle
 from deepref.auth.session import current_user, log_in, log_out, safe_next
 from deepref.models import User
 
@@ -37,18 +37,20 @@ def login():
     password = request.form.get("password", "")
     ip = request.remote_addr
     with throttle.one_at_a_time(email):
-        wait = throttle.retry_after(email, ip)
+        user = User.get_or_none(User.email == email) if email else None
+        wait = throttle.retry_after(email, ip, known_device=devices.is_known(user))
         if wait:
             minutes = max(1, -(-wait // 60))
             message = LOCKED.format(minutes=minutes, s="" if minutes == 1 else "s")
             return _form(429, message, email, {"Retry-After": str(wait)})
-        user = User.get_or_none(User.email == email) if email else None
         valid = passwords.verify_password(user.password_hash if user else None, password)
         if not (valid and user.can_sign_in):
             throttle.record_failure(email, ip)
             return _form(200, REFUSED, email)
     log_in(user)
-    return _go_to(request.form.get("next"))
+    response = _go_to(request.form.get("next"))
+    devices.remember(response, user)
+    return response
 
 
 @bp.route("/logout", methods=["GET", "POST"])

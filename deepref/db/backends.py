@@ -126,6 +126,15 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         return pw.Expression(subject if stored_lower else pw.fn.lower(subject), pw.OP.LIKE,
                              f"%{escaped}%")
 
+    def utc_day(self, field) -> tuple[pw.Node, pw.Node]:
+        """(`field`'s UTC date to group by, that date as 'YYYY-MM-DD' text to select).
+
+        A date cast per row is cheap; the text is made once per group (to_char, whatever
+        the session's DateStyle).
+        """
+        day = pw.Cast(pw.NodeList((field, pw.SQL("AT TIME ZONE 'UTC'"))), "date")
+        return day, pw.fn.to_char(day, "YYYY-MM-DD").coerce(False)
+
     # -- connections ---------------------------------------------------------------------
 
     def warm(self, count: int) -> int:
@@ -201,6 +210,11 @@ class SqliteDatabase(pw.SqliteDatabase):
     def contains(self, subject, word: str, stored_lower: bool = False) -> pw.Expression:
         """`subject` holds `word` in any case: instr(), as LIKE has no escape by default."""
         return pw.fn.instr(pw.fn.lower(subject), word.lower()) > 0
+
+    def utc_day(self, field) -> tuple[pw.Node, pw.Node]:
+        """Timestamps are stored as UTC text (SQLITE_TIMESTAMP): the date is its start."""
+        day = pw.fn.substr(field, 1, 10).coerce(False)
+        return day, day
 
     def warm(self, count: int) -> int:
         return 0

@@ -47,6 +47,8 @@ class AISession(BaseModel):
     started_at = CreatedAtField()
     ended_at = TimestampField(null=True)
     metadata = JSONObjectField()
+    # Set by every save through deepref (revision 007): the stale-edit check's version.
+    updated_at = TimestampField(null=True)
 
     class Meta:
         table_name = "ai_sessions"
@@ -75,6 +77,10 @@ class AIInteraction(BaseModel):
             check("ck_ai_interactions_tokens_used", "tokens_used >= 0"),
             check("ck_ai_interactions_response_time_ms", "response_time_ms >= 0"),
         ]
+
+    def __str__(self):
+        when = f" at {self.created_at:%Y-%m-%d %H:%M}" if self.created_at else ""
+        return f"{self.model_used}{when}"
 
 
 class AIFinetuneDataset(BaseModel):

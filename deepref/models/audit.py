@@ -8,6 +8,8 @@ from deepref.models.base import BaseModel, check, foreign_key, one_of
 from deepref.models.core import User
 from deepref.models.fields import CreatedAtField, JSONObjectField, UUIDKeyField
 
+# A revert is an "update" naming the entry it undid ("__reverts"), a CSV export a "bulk"
+# read of a list ("__export"): see deepref.admin.history and deepref.admin.export.
 AUDIT_ACTIONS = ("create", "update", "delete", "bulk")
 
 

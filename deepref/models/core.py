@@ -157,3 +157,6 @@ class KYCDocument(BaseModel):
             check("ck_kyc_documents_document_type", one_of("document_type", DOCUMENT_TYPES)),
             check("ck_kyc_documents_status", one_of("status", DOCUMENT_STATUSES)),
         ]
+
+    def __str__(self):
+        return f"{(self.document_type or '').replace('_', ' ')} {self.file_path or ''}".strip()

@@ -64,6 +64,26 @@ CONSOLE = {
     AdminSession: [("ix_admin_sessions_last_seen_at", "last_seen_at")],
 }
 
+# Revision 007_console_daily_work: the review queue, the lists' sort orders, the dashboard.
+DAILY_WORK = {
+    KYCDocument: [
+        ("ix_kyc_documents_status_created_at", "status", "created_at"),
+        ("ix_kyc_documents_created_at", "created_at"),
+        ("ix_kyc_documents_verified_at", "verified_at"),
+    ],
+    Reference: [
+        ("ix_references_referrer_name", "referrer_name"),
+        ("ix_references_company", "company"),
+    ],
+    Bundle: [
+        ("ix_bundles_title", "title"),
+        ("ix_bundles_aggregated_rcs", "aggregated_rcs"),
+    ],
+    AIInteraction: [
+        ("ix_ai_interactions_created_at_success_tokens_used", "created_at", "success", "tokens_used"),
+    ],
+}
+
 # Revision 003_create_indexes.
 PERFORMANCE = {
     User: [
@@ -140,7 +160,7 @@ def _attach(table: dict, unique: bool = False) -> None:
 
 
 for _table, _unique in ((UNIQUE, True), (FOREIGN_KEY, False), (PERFORMANCE, False),
-                        (CONSOLE, False), (PARTIAL, False)):
+                        (CONSOLE, False), (PARTIAL, False), (DAILY_WORK, False)):
     _attach(_table, _unique)
 
 # PostgreSQL-only: GIN full-text indexes (SQLite has no tsvector).
