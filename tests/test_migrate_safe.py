@@ -131,6 +131,9 @@ def test_alter_column_widens_sets_defaults_and_not_null_keeping_rows(make_app, e
     runner.migrate(db, folder, echo=lambda line: None)
     seed(db)
     (folder / "007_altered.py").write_text(ALTERED)
+    # Widening is judged from the types the revisions declare, even with no PostgreSQL.
+    lint = app.test_cli_runner().invoke(args=["db", "lint"])
+    assert lint.output == "007_altered: clean\n", lint.output
     assert runner.migrate(db, folder, echo=lambda line: None) == ["007_altered"]
     assert db.execute_sql('SELECT DISTINCT relationship FROM "references"').fetchall() == [("peer",)]
     assert db.execute_sql('SELECT count(*) FROM "references" WHERE seen_at IS NULL').fetchone() == (0,)
