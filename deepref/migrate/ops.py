@@ -76,16 +76,28 @@ def create_indexes(migrator, database, specs: list[IndexSpec], concurrently: boo
 def drop_indexes(migrator, specs: list[IndexSpec], concurrently: bool = False) -> None:
     """Drop indexes (in reverse order) and forget them; `concurrently` as create_indexes."""
     for table, name, *_ in reversed(specs):
-        model = migrator.orm[table]
-        model._meta.indexes = [
-            i for i in model._meta.indexes if getattr(i, "_name", None) != name
-        ]
+        _forget_index(migrator.orm[table], name)
         if not concurrently:
             migrator.sql(f'DROP INDEX "{name}"')
             continue
         migrator.__ops__.append(Online(
             sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"', label=f"dropping index {name}",
             sqlite=f'DROP INDEX IF EXISTS "{name}"'))
+
+
+def _forget_index(model, name: str) -> None:
+    """Take index `name` off the model state, however it was declared there."""
+    model._meta.indexes = [i for i in model._meta.indexes if _index_name(model, i) != name]
+    for field in model._meta.sorted_fields:  # index=True / unique=True on the field
+        if (field.index or field.unique) and not field.primary_key and \
+                pw.ModelIndex(model, (field,))._name == name:
+            field.index = field.unique = False
+
+
+def _index_name(model, index) -> str | None:
+    if isinstance(index, (list, tuple)):  # peewee-migrate's add_index: ((columns...), unique)
+        return pw.ModelIndex(model, [model._meta.combined[c] for c in index[0]])._name
+    return getattr(index, "_name", None)
 
 
 def create_index_sql(migrator, name: str, target: str, concurrently: bool = False) -> None:
