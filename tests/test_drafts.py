@@ -21,6 +21,7 @@ from deepref.migrate import check as schema_check
 from deepref.migrate import draft, preview
 from deepref.models.base import check, foreign_key
 from deepref.models.fields import CreatedAtField, UUIDKeyField, choice_field, server_default
+from deepref.models.indexes import POSTGRES_ONLY_INDEXES
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "00000000-0000-4000-8000-000000000001"
@@ -79,12 +80,13 @@ def fails(db, sql: str) -> bool:
 
 @dataclass
 class Case:
-    change: Callable  # (models by table) -> extra models (new tables)
+    change: Callable  # changes the models (by table) in place
     draws: list[str]  # what the draft must say
     applied: Callable  # (db) -> None: asserts on the data once applied
     undone: Callable  # (db) -> None: asserts on the data once rolled back
     renames: tuple = ()
     lint: set[str] = field(default_factory=set)  # lint rules left for the author to accept
+    sql: Callable | None = None  # (models by table) -> indexes declared as SQL, by model
 
 
 def titles(db):
@@ -227,7 +229,13 @@ def new_table(m):
 
     Invoice.add_index(pw.ModelIndex(Invoice, (Invoice.user,), name="ix_invoices_user_id"))
     Invoice.add_index(pw.ModelIndex(Invoice, (Invoice.bundle,), name="ix_invoices_bundle_id"))
-    return [Invoice]
+    m["invoices"] = Invoice
+
+
+def new_table_sql(m):
+    return {**gin_index(m), m["invoices"]: [
+        "CREATE INDEX ix_invoices_status_words ON invoices USING gin "
+        "(to_tsvector('simple'::regconfig, (status)::text))"]}
 
 
 def new_table_applied(db):
@@ -314,6 +322,23 @@ def required_undone(db):
         transaction.rollback()
 
 
+PROMPT_NAMES = ("CREATE INDEX ix_ai_prompts_name_fts ON ai_prompts USING gin "
+                "(to_tsvector('english'::regconfig, (name)::text))")
+
+
+def gin_index(m):
+    return {**{m[model._meta.table_name]: statements
+               for model, statements in POSTGRES_ONLY_INDEXES.items()},
+            m["ai_prompts"]: [PROMPT_NAMES]}
+
+
+def gin_applied(db):
+    kept(db)
+    found = rows(db, "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_ai_prompts_name_fts'"
+                 ) if db.is_postgres else []
+    assert found == ([("ix_ai_prompts_name_fts",)] if db.is_postgres else [])
+
+
 CASES = {
     "add a nullable column": Case(
         add_nullable, ['add_column(migrator, "bundles", "cover_url", '
@@ -346,8 +371,9 @@ CASES = {
     "add a table with foreign keys": Case(
         new_table, ['user = foreign_key(users, "fk_invoices_user_id", "CASCADE")',
                     'check("ck_invoices_status", "status IN (\'draft\', \'sent\')")',
-                    "constraints=server_default(\"0\")", "declare_indexes(migrator, ["],
-        new_table_applied, new_table_undone),
+                    "constraints=server_default(\"0\")", "declare_indexes(migrator, [",
+                    'create_index_sql(migrator, "ix_invoices_status_words",'],
+        new_table_applied, new_table_undone, sql=new_table_sql),
     "change ON DELETE": Case(
         on_delete, ['drop_foreign_key(migrator, "kyc_documents", "fk_kyc_documents_reviewed_by_id")',
                     'on_delete="SET NULL"'], on_delete_applied, on_delete_undone),
@@ -355,6 +381,10 @@ CASES = {
         unique, ['add_unique(migrator, database, "references", "uq_references_company_role", '
                  '("company", "role"))'], unique_applied, unique_undone),
     # Beyond the ten: what else --auto drafts.
+    "add a PostgreSQL-only index": Case(
+        lambda m: None, ["if database.is_postgres:  # GIN and expression indexes",
+                         'create_index_sql(migrator, "ix_ai_prompts_name_fts",'],
+        gin_applied, kept, sql=gin_index),
     "drop a table": Case(
         drop_table, ['migrator.remove_model("login_attempts")', "class LoginAttempt(pw.Model):",
                      '#     "drop-table": '], drop_table_applied, kept, lint={"drop-table"}),
@@ -370,24 +400,25 @@ CASES = {
 def test_a_draft_applies_checks_clean_rolls_back_and_applies_again(db, folder, case):
     case = CASES[case]
     models = {m._meta.table_name: m for m in draft.replay(db, folder).orm}
-    new = case.change(models) or []
-    models = [*models.values(), *new]
-    name = runner.create(db, "change", models, folder, renames=case.renames)
+    case.change(models)
+    sql = case.sql(models) if case.sql else None
+    models = list(models.values())
+    name = runner.create(db, "change", models, folder, renames=case.renames, sql_indexes=sql)
     assert name == "007_change"
     text = (folder / f"{name}.py").read_text()
     for expected in case.draws:
         assert expected in text, text
     compile(text, name, "exec")
     # What the draft creates is on the model state: the next draft finds nothing to do.
-    assert runner.create(db, "again", models, folder, renames=()) is None
+    assert runner.create(db, "again", models, folder, sql_indexes=sql) is None
     found = preview.lint_revisions(db, folder, [name])[name]
     assert {f.rule for f in found if f.accepted is None} == case.lint, found
 
     assert runner.migrate(db, folder, echo=lambda line: None) == [name]
-    assert schema_check.compare(db, models) == []
+    assert schema_check.compare(db, models, sql) == []
     case.applied(db)
     assert runner.rollback(db, folder, echo=lambda line: None) == [name]
     assert schema_check.compare(db) == []
     case.undone(db)
     assert runner.migrate(db, folder, echo=lambda line: None) == [name]
-    assert schema_check.compare(db, models) == []
+    assert schema_check.compare(db, models, sql) == []

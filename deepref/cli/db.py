@@ -149,11 +149,13 @@ def create_command(name, auto, renames, drops):
     rename: say --rename or --drop).
     """
     from deepref import models
+    from deepref.models.indexes import POSTGRES_ONLY_INDEXES
 
     if auto:
         _database().require_file()
     created = runner.create(_database(), name, models.ALL_MODELS if auto else None,
-                            _directory(), renames=renames, drops=drops)
+                            _directory(), renames=renames, drops=drops,
+                            sql_indexes=POSTGRES_ONLY_INDEXES)
     if created is None:
         click.echo("The models and the migrations already agree: nothing created.")
         return

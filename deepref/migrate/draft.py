@@ -19,7 +19,7 @@ from pathlib import Path
 import peewee as pw
 from peewee_migrate import Migrator
 
-from deepref.db import first_line
+from deepref.db import PostgresDatabase, first_line
 from deepref.exceptions import UsageError
 from deepref.migrate import draft_code, draft_file, shape
 from deepref.migrate.draft_code import OPS_MODULE, Change, Code, call, specs, text
@@ -33,21 +33,30 @@ class CannotDraft(MigrationError):
 
 
 def replay(db: pw.Database, directory: Path) -> Migrator:
-    """The migrator's model state after every revision on disk, none of them run."""
-    router, migrator = _router(db, directory), Migrator(db)
+    """The migrator's model state after every revision on disk, none of them run, its
+    models bound to `db`. Replayed as on PostgreSQL (production), whatever `db` is, so
+    what revisions do only there (GIN indexes) is in the state too."""
+    production = PostgresDatabase("deepref_draft", autoconnect=False)  # never connected
+    router, migrator = _router(production, directory), Migrator(production)
     for name in available(directory):
         try:
             router.run_one(name, migrator, fake=True)
         except Exception as exc:  # a revision that does not load or replay
             raise MigrationError(f"cannot read {name} to draft after it: "
                                  f"{type(exc).__name__}: {first_line(exc)}") from None
+    for model in migrator.orm:
+        model.bind(db, bind_refs=False, bind_backrefs=False)
     return migrator
 
 
-def draft(db: pw.Database, directory: Path, models, title: str, renames=(), drops=()) -> str | None:
+def draft(db: pw.Database, directory: Path, models, title: str, renames=(), drops=(),
+          sql_indexes=None) -> str | None:
     """The text of a revision taking the revisions on disk to `models`, or None when they
-    agree. `renames`: "table.old:new"; `drops`: "table.column" or "table" (see module)."""
-    planner = _Planner(models, list(replay(db, directory).orm), _Hints(renames, drops))
+    agree. `renames`: "table.old:new"; `drops`: "table.column" or "table" (see module);
+    `sql_indexes`: {model: [CREATE INDEX ...]} built on PostgreSQL only (None: leave
+    such indexes out of the comparison)."""
+    planner = _Planner(models, list(replay(db, directory).orm), _Hints(renames, drops),
+                       sql_indexes)
     changes = planner.plan()
     return draft_file.text_of(title, changes, planner) if changes else None
 
@@ -78,9 +87,11 @@ class _Hints:
 class _Planner:
     """Compares the models with the model state and collects Changes and refusals."""
 
-    def __init__(self, models, source, hints: _Hints):
+    def __init__(self, models, source, hints: _Hints, sql_indexes=None):
         self.target = {m._meta.table_name: m for m in models
                        if m._meta.table_name not in BOOKKEEPING}
+        self.sql_indexes = sql_indexes
+        self.sql_wanted: dict[str, dict[str, str]] | None = None
         self.current = {m._meta.table_name: m for m in source}
         self.hints, self.problems, self.code = hints, [], Code()
         self.created = {t: m.__name__ for t, m in self.target.items() if t not in self.current}
@@ -88,6 +99,15 @@ class _Planner:
 
     def plan(self) -> list[Change]:
         changes = []
+        if self.sql_indexes is not None:
+            self.sql_wanted = {}
+            for model, statements in self.sql_indexes.items():
+                try:
+                    found = shape.sql_indexes(statements)
+                except shape.Unsupported as problem:
+                    self.problems.append(str(problem))
+                    continue
+                self.sql_wanted.setdefault(model._meta.table_name, {}).update(found)
         self._renamed_tables()
         for model in pw.sort_models([self.target[t] for t in self.created]):
             changes += self._guard(self._create_table, model)
@@ -144,6 +164,8 @@ class _Planner:
         lines = draft_code.model(self.code, model, shape.checks(model),
                                  self.namer(refs, self.created), self.created[table])
         lines += self._declared(shape.indexes(model).values())
+        for name, target in (self.sql_wanted or {}).get(table, {}).items():
+            lines += ["", *draft_code.sql_index(self.code, name, target)]
         return [Change(f"creates table {table}", lines, [f"migrator.remove_model({text(table)})"],
                        refs=refs)]
 
@@ -163,6 +185,9 @@ class _Planner:
         lines = draft_code.model(self.code, model, shape.checks(model),
                                  self.namer(refs, self.recreated), self.recreated[table])
         lines += self._declared(shape.indexes(model).values())
+        if self.sql_wanted is not None:
+            for name, target in shape.state_sql_indexes(model).items():
+                lines += ["", *draft_code.sql_index(self.code, name, target)]
         return [Change(
             f"drops table {table}", [f"migrator.remove_model({text(table)})"], lines,
             notes=[f"Drops table {table} and every row in it; a rollback makes it again, empty."],

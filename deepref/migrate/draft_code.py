@@ -120,8 +120,11 @@ def _join(code: Code, arguments: dict) -> str:
 
 def text(value) -> str:
     """A literal as Python source, strings in double quotes as the revisions write them."""
-    if isinstance(value, str) and '"' not in value and "\\" not in value:
-        return f'"{value}"'
+    if isinstance(value, str) and not set(value) & {"\\", "\n", "\r", "\t"}:
+        if '"' not in value:
+            return f'"{value}"'
+        if "'" in value and '"""' not in value and not value.endswith('"'):
+            return f'"""{value}"""'  # SQL with both quotes, as revision 003 writes it
     if isinstance(value, tuple):
         inner = ", ".join(text(item) for item in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -187,6 +190,17 @@ def model(code: Code, model, checks: dict[str, str], target, class_name: str) ->
         lines += [f"{INDENT * 3}{check}({text(name)}, {text(body)})," for name, body in checks.items()]
         lines.append(f"{INDENT * 2}]")
     return lines
+
+
+def sql_index(code: Code, name: str, target: str | None) -> list[str]:
+    """create_index_sql (or, no `target`, drop_index_sql) for PostgreSQL only."""
+    if target is None:
+        call_ = f"{code.use(OPS_MODULE, 'drop_index_sql')}(migrator, {text(name)}, concurrently=True)"
+    else:
+        call_ = (f"{code.use(OPS_MODULE, 'create_index_sql')}(migrator, {text(name)}, "
+                 f"{text(target)}, concurrently=True)")
+    return ["if database.is_postgres:  # GIN and expression indexes: PostgreSQL only",
+            f"{INDENT}{call_}"]
 
 
 def specs(indexes) -> list[str]:

@@ -42,7 +42,7 @@ class TableDiff:
             if old in self.have:
                 self._alter(column, old)
                 self._foreign_key(column, old)
-        for part in (self._checks, self._indexes):
+        for part in (self._checks, self._indexes, self._sql_indexes):
             try:
                 part()
             except shape.Unsupported as problem:
@@ -241,6 +241,24 @@ class TableDiff:
                 f"adds{unique} index {index.name} on {self.table} ({', '.join(index.columns)})",
                 forward, call(self.use("drop_indexes"), "migrator", lines=specs([index]),
                               tail="concurrently=True")))
+
+
+    def _sql_indexes(self) -> None:
+        """Indexes declared as SQL (PostgreSQL only): compared by name, PostgreSQL's own
+        spelling of a definition being out of reach without a server."""
+        wanted = self.planner.sql_wanted
+        if wanted is None:
+            return
+        want, have = wanted.get(self.table, {}), shape.state_sql_indexes(self.source)
+        code = self.planner.code
+        for name in sorted(have.keys() - want.keys()):
+            self.buckets["drop_indexes"].append(Change(
+                f"drops index {name} (PostgreSQL only)", draft_code.sql_index(code, name, None),
+                draft_code.sql_index(code, name, have[name])))
+        for name in sorted(want.keys() - have.keys()):
+            self.buckets["add_indexes"].append(Change(
+                f"adds index {name} (PostgreSQL only)", draft_code.sql_index(code, name, want[name]),
+                draft_code.sql_index(code, name, None)))
 
 
 def _widens(old: tuple, new: tuple) -> bool:

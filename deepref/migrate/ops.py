@@ -102,7 +102,11 @@ def _index_name(model, index) -> str | None:
 
 def create_index_sql(migrator, name: str, target: str, concurrently: bool = False) -> None:
     """An index the models cannot declare (GIN, expressions), as SQL: CREATE INDEX name ON
-    `target` ("table" USING ... (...)); PostgreSQL only. `concurrently` as create_indexes."""
+    `target` ("table" USING ... (...)); PostgreSQL only. `concurrently` as create_indexes.
+    Recorded by name on the table's model state (`_meta.sql_indexes`)."""
+    table = re.match(r'\s*"?(\w+)"?', target).group(1)
+    if table in migrator.orm.__tables__:
+        sql_indexes(migrator.orm[table])[name] = target
     if not concurrently:
         migrator.sql(f'CREATE INDEX "{name}" ON {target}')
         return
@@ -114,11 +118,20 @@ def create_index_sql(migrator, name: str, target: str, concurrently: bool = Fals
 
 def drop_index_sql(migrator, name: str, concurrently: bool = False) -> None:
     """Drop an index made by create_index_sql."""
+    for model in migrator.orm:
+        sql_indexes(model).pop(name, None)
     if not concurrently:
         migrator.sql(f'DROP INDEX "{name}"')
         return
     migrator.__ops__.append(Online(sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
                                    label=f"dropping index {name}"))
+
+
+def sql_indexes(model) -> dict[str, str]:
+    """The model state's indexes made by create_index_sql: name -> target."""
+    if not hasattr(model._meta, "sql_indexes"):
+        model._meta.sql_indexes = {}
+    return model._meta.sql_indexes
 
 
 def _index_state(db, name: str) -> bool | None:

@@ -524,10 +524,11 @@ def rollback(migrator, database, *, fake=False):
 
 
 def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRATIONS_DIR,
-           renames=(), drops=()) -> str | None:
+           renames=(), drops=(), sql_indexes=None) -> str | None:
     """Write a new revision file, numbered after the highest number on disk: empty, or a
     draft from the difference with `auto_models` (deepref.migrate.draft); None when the
-    models and the revisions already agree. `renames`/`drops`: see draft.draft."""
+    models and the revisions already agree. `renames`, `drops`, `sql_indexes`: see
+    draft.draft."""
     if not NAME_PATTERN.match(name):
         raise UsageError(
             "a revision name is lower-case letters, digits and underscores, starting with a letter"
@@ -540,7 +541,7 @@ def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRA
     else:
         from deepref.migrate import draft  # only --auto needs it (and pglast)
 
-        text = draft.draft(db, directory, auto_models, full, renames, drops)
+        text = draft.draft(db, directory, auto_models, full, renames, drops, sql_indexes)
         if text is None:
             return None
     directory.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ from deepref.migrate import meaning
 
 _CHECK = re.compile(r'^\s*CONSTRAINT\s+"?(\w+)"?\s+CHECK\s*\((.*)\)\s*$', re.IGNORECASE | re.DOTALL)
 _RENDER = pw.PostgresqlDatabase(None)  # a dialect to print indexes in, never connected
+_SQL_INDEX = re.compile(r'^\s*CREATE\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?'
+                        r'"?(\w+)"?\s+ON\s+(.+?)\s*;?\s*$', re.IGNORECASE | re.DOTALL)
 
 
 class Unsupported(Exception):
@@ -164,8 +166,8 @@ def _index(table: str, index: pw.Index) -> Index:
     names = [element.name for element in node.indexParams]
     if None in names or node.accessMethod not in (None, "btree") or node.nulls_not_distinct:
         raise Unsupported(f"{table}: index {index._name} is not on plain columns with btree "
-                          "(an expression, GIN, ...): write it by hand with "
-                          "deepref.migrate.ops.create_index_sql, and say so in the models")
+                          "(an expression, GIN, ...): declare it as SQL in POSTGRES_ONLY_INDEXES "
+                          "(deepref/models/indexes.py), which --auto drafts with create_index_sql")
     where = None
     if node.whereClause is not None:
         where = RawStream()(_unqualified(node.whereClause))
@@ -186,6 +188,31 @@ def same_index(one: Index, other: Index) -> bool:
     if one.where is None or other.where is None:
         return one.where == other.where
     return meaning.same("expression", one.where, other.where)
+
+
+def sql_indexes(statements) -> dict[str, str]:
+    """Indexes the models declare as SQL, PostgreSQL only (GIN, expressions), as
+    ops.create_index_sql takes them: name -> target ("table" USING ...)."""
+    found = {}
+    for statement in statements:
+        match = _SQL_INDEX.match(statement)
+        if match is None:
+            raise Unsupported(f"an index declared as SQL that a draft cannot write (only CREATE "
+                              f"INDEX name ON ...): {' '.join(statement.split())[:80]}")
+        found[match.group(1)] = squeezed(match.group(2))
+    return found
+
+
+def state_sql_indexes(model) -> dict[str, str]:
+    """The model state's indexes made by ops.create_index_sql: name -> target."""
+    return {name: squeezed(target)
+            for name, target in getattr(model._meta, "sql_indexes", {}).items()}
+
+
+def squeezed(sql: str) -> str:
+    """`sql` on one line: each run of blanks outside string literals made one space."""
+    pieces = re.split(r"('(?:[^']|'')*')", sql.strip())
+    return "".join(p if i % 2 else re.sub(r"\s+", " ", p) for i, p in enumerate(pieces))
 
 
 def primary_key(model) -> tuple[str, ...]:
