@@ -144,6 +144,30 @@ def rename_undone(db):
     assert rows(db, "SELECT first_name FROM users ORDER BY email") == [("Ada",), ("Rex",)]
 
 
+def rename_checked(m):
+    users = m["users"]
+    users._meta.remove_field("kyc_status")
+    users._meta.add_field("verification", choice_field(20, "pending"))
+    users._meta.constraints = [
+        *(c for c in users._meta.constraints if "kyc_status" not in c.sql),
+        check("ck_users_verification",
+              "verification IN ('pending', 'submitted', 'verified', 'rejected')")]
+    users._meta.indexes = [i for i in users._meta.indexes if i._name != "ix_users_kyc_status"]
+    users.add_index(pw.ModelIndex(users, (users.verification,), name="ix_users_kyc_status"))
+
+
+def rename_checked_applied(db):
+    kept(db)
+    assert rows(db, "SELECT DISTINCT verification FROM users") == [("pending",)]
+    assert fails(db, "UPDATE users SET verification = 'lost'")
+
+
+def rename_checked_undone(db):
+    kept(db)
+    assert rows(db, "SELECT DISTINCT kyc_status FROM users") == [("pending",)]
+    assert fails(db, "UPDATE users SET kyc_status = 'lost'")
+
+
 def drop(m):
     m["references"]._meta.remove_field("relationship")
 
@@ -352,6 +376,11 @@ CASES = {
         rename, ['migrator.rename_field("users", "first_name", "given_name")',
                  '#     "rename": '], rename_applied, rename_undone,
         renames=("users.first_name:given_name",), lint={"rename"}),
+    "rename a column with a CHECK and an index": Case(
+        rename_checked, ['migrator.rename_field("users", "kyc_status", "verification")',
+                         'drop_check(migrator, "users", "ck_users_kyc_status")'],
+        rename_checked_applied, rename_checked_undone,
+        renames=("users.kyc_status:verification",), lint={"rename"}),
     "drop a column": Case(
         drop, ['migrator.remove_fields("references", "relationship")',
                "# Drops references.relationship and every value in it",
