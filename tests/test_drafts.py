@@ -316,6 +316,28 @@ def unique_undone(db):
         transaction.rollback()
 
 
+def add_key(m):
+    references, bundles = m["references"], m["bundles"]
+    references._meta.add_field("bundle", foreign_key(bundles, "fk_references_bundle_id",
+                                                     "SET NULL", null=True))
+    references.add_index(pw.ModelIndex(references, (references.bundle,),
+                                       name="ix_references_bundle_id"))
+
+
+def add_key_applied(db):
+    kept(db)
+    bundle = "00000000-0000-4000-8000-000000000201"
+    db.execute_sql(f"UPDATE \"references\" SET bundle_id = '{bundle}'")
+    assert fails(db, "UPDATE \"references\" SET bundle_id = '00000000-0000-4000-8000-0000000009ff'")
+    db.execute_sql(f"DELETE FROM bundles WHERE id = '{bundle}'")
+    assert rows(db, 'SELECT DISTINCT bundle_id FROM "references"') == [(None,)]
+
+
+def add_key_undone(db):
+    assert "bundle_id" not in columns(db, "references")
+    assert rows(db, 'SELECT count(*) FROM "references"') == [(len(COMPANIES),)]
+
+
 def drop_table(m):
     del m["login_attempts"]
 
@@ -414,6 +436,11 @@ CASES = {
         lambda m: None, ["if database.is_postgres:  # GIN and expression indexes",
                          'create_index_sql(migrator, "ix_ai_prompts_name_fts",'],
         gin_applied, kept, sql=gin_index),
+    "add a foreign key column": Case(
+        add_key, ['add_column(migrator, "references", "bundle",\n'
+                  '               foreign_key(bundles, "fk_references_bundle_id", "SET NULL", '
+                  'null=True))', 'drop_foreign_key(migrator, "references", "fk_references_bundle_id")'],
+        add_key_applied, add_key_undone),
     "drop a table": Case(
         drop_table, ['migrator.remove_model("login_attempts")', "class LoginAttempt(pw.Model):",
                      '#     "drop-table": '], drop_table_applied, kept, lint={"drop-table"}),
