@@ -9,7 +9,7 @@ behaviour (an encrypted text field is a `pw.TextField` here, as in revision 002)
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass, field as attribute
+from dataclasses import dataclass, field
 
 import peewee as pw
 
@@ -38,15 +38,15 @@ class Change:
     summary: str
     forward: list[str]
     backward: list[str]
-    notes: list[str] = attribute(default_factory=list)  # comments above the forward code
-    back_notes: list[str] = attribute(default_factory=list)
-    accept: dict[str, str] = attribute(default_factory=dict)  # lint rule -> the reason to give
-    refs: set[str] = attribute(default_factory=set)  # tables the forward code takes from migrator.orm
-    back_refs: set[str] = attribute(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # comments above the forward code
+    back_notes: list[str] = field(default_factory=list)
+    accept: dict[str, str] = field(default_factory=dict)  # lint rule -> the reason to give
+    refs: set[str] = field(default_factory=set)  # tables the forward code takes from migrator.orm
+    back_refs: set[str] = field(default_factory=set)
 
 
 class Code:
-    """Lines of code and the names they import: {(module, name)}."""
+    """What a draft's code imports, gathered as it is written: {(module, name)}."""
 
     def __init__(self):
         self.imports: set[tuple[str, str]] = set()
@@ -56,7 +56,7 @@ class Code:
         return name
 
 
-def field(code: Code, field: pw.Field, target=None, null: bool | None = None) -> str:
+def field_call(code: Code, field: pw.Field, target=None, null: bool | None = None) -> str:
     """A constructor call making the same column as `field`. `target(table)` names the
     model a foreign key points to; `null` overrides the field's."""
     if isinstance(field, pw.ForeignKeyField):
@@ -178,7 +178,7 @@ def model(code: Code, model, checks: dict[str, str], target, class_name: str) ->
     (SQLite cannot add them later); its indexes are declared apart."""
     lines = ["@migrator.create_model", f"class {class_name}(pw.Model):"]
     for f in model._meta.sorted_fields:
-        lines.append(f"{INDENT}{f.name} = {field(code, f, target)}")
+        lines.append(f"{INDENT}{f.name} = {field_call(code, f, target)}")
     lines += ["", f"{INDENT}class Meta:", f"{INDENT * 2}table_name = {text(model._meta.table_name)}"]
     key = model._meta.primary_key
     if isinstance(key, pw.CompositeKey):

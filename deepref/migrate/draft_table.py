@@ -56,7 +56,7 @@ class TableDiff:
         return self.planner.code.use(OPS_MODULE, name)
 
     def field(self, field, refs: set[str], null: bool | None = None) -> str:
-        return draft_code.field(self.planner.code, field, self.planner.namer(refs, {}), null)
+        return draft_code.field_call(self.planner.code, field, self.planner.namer(refs, {}), null)
 
     # Columns -----------------------------------------------------------------------
 
