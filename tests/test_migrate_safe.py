@@ -102,6 +102,66 @@ def test_the_safe_forms_keep_data_and_enforce_afterwards(make_app, env, folder, 
     assert runner.migrate(db, folder, echo=lambda line: None) == ["007_safe_forms"]
 
 
+ALTERED = '''
+import peewee as pw
+
+from deepref.migrate.ops import add_column, alter_column, backfill
+from deepref.models.fields import CreatedAtField, server_default
+
+
+def migrate(migrator, database, *, fake=False):
+    alter_column(migrator, "references", "company", pw.CharField(max_length=300))
+    backfill(migrator, "references", {"relationship": "'peer'"}, where="relationship IS NULL")
+    alter_column(migrator, "references", "relationship", pw.CharField(
+        max_length=100, default="peer", constraints=server_default("'peer'")))
+    add_column(migrator, "references", "seen_at", CreatedAtField())
+
+
+def rollback(migrator, database, *, fake=False):
+    migrator.remove_fields("references", "seen_at")
+    alter_column(migrator, "references", "relationship", pw.CharField(max_length=100, null=True))
+    alter_column(migrator, "references", "company", pw.CharField(max_length=200))
+'''
+
+
+def test_alter_column_widens_sets_defaults_and_not_null_keeping_rows(make_app, env, folder,
+                                                                     backend):
+    app = make_app(env, MIGRATIONS_DIR=str(folder))
+    db = database_of(app)
+    runner.migrate(db, folder, echo=lambda line: None)
+    seed(db)
+    (folder / "007_altered.py").write_text(ALTERED)
+    # Widening is judged from the types the revisions declare, even with no PostgreSQL.
+    lint = app.test_cli_runner().invoke(args=["db", "lint"])
+    assert lint.output == "007_altered: clean\n", lint.output
+    assert runner.migrate(db, folder, echo=lambda line: None) == ["007_altered"]
+    assert db.execute_sql('SELECT DISTINCT relationship FROM "references"').fetchall() == [("peer",)]
+    assert db.execute_sql('SELECT count(*) FROM "references" WHERE seen_at IS NULL').fetchone() == (0,)
+    with pytest.raises(pw.IntegrityError):
+        with db.atomic():
+            db.execute_sql('UPDATE "references" SET relationship = NULL')
+    db.execute_sql(  # the new server default, a company longer than 200
+        'INSERT INTO "references" (id, seeker_id, referrer_name, referrer_email, company, role) '
+        "VALUES ('00000000-0000-4000-8000-000000000200', '00000000-0000-4000-8000-000000000001', "
+        f"'R', 'r@example.com', '{'x' * 250}', 'CTO')")
+    assert db.execute_sql('SELECT relationship, seen_at IS NOT NULL FROM "references" WHERE '
+                          "length(company) = 250").fetchone() == ("peer", True)
+    if backend == "postgres":
+        assert db.execute_sql("SELECT character_maximum_length FROM information_schema.columns "
+                              "WHERE table_name = 'references' AND column_name = 'company'"
+                              ).fetchone() == (300,)
+    else:
+        assert {c.name: c.data_type for c in db.get_columns("references")}["company"] == \
+            "VARCHAR(300)"
+    db.execute_sql('DELETE FROM "references" WHERE length(company) = 250')
+
+    assert runner.rollback(db, folder, echo=lambda line: None) == ["007_altered"]
+    assert "seen_at" not in {c.name for c in db.get_columns("references")}
+    db.execute_sql('UPDATE "references" SET relationship = NULL')  # NULL-able again
+    assert db.execute_sql('SELECT count(*) FROM "references"').fetchone() == (5,)
+    assert runner.migrate(db, folder, echo=lambda line: None) == ["007_altered"]
+
+
 def test_on_postgresql_constraints_are_added_not_valid_then_validated_apart(make_app, pg_database,
                                                                             folder):
     app = make_app(app_env(pg_database), MIGRATIONS_DIR=str(folder))

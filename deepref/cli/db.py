@@ -133,30 +133,36 @@ def _when(state) -> str:
 
 @db_group.command("create", short_help="Write a new revision (empty, or an --auto draft).")
 @click.argument("name")
-@click.option("--auto", is_flag=True, help="Draft it from the difference with the models.")
+@click.option("--auto", is_flag=True, help=(
+    "Draft it from what the models change since the revisions on disk."))
+@click.option("--rename", "renames", multiple=True, metavar="TABLE.OLD:NEW", help=(
+    "With --auto: column OLD was renamed NEW (its values are kept). Repeatable."))
+@click.option("--drop", "drops", multiple=True, metavar="TABLE[.COLUMN]", help=(
+    "With --auto: this column (or table) goes, it was not renamed. Repeatable."))
 @command_errors(needs_file=False)  # an empty revision needs no database; --auto does
-def create_command(name, auto):
+def create_command(name, auto, renames, drops):
     """Write migrations/NNN_NAME.py (empty, or an --auto draft to review).
 
     NAME is lower-case words joined by underscores (e.g. add_cover_url); the number
-    NNN is added automatically.
+    NNN is added automatically, after the highest on disk. --auto refuses, writing
+    nothing, what it cannot draft right (a column gone and one of its type new may be a
+    rename: say --rename or --drop).
     """
-    from deepref.models import ALL_MODELS
+    from deepref import models
+    from deepref.models.indexes import POSTGRES_ONLY_INDEXES
 
     if auto:
         _database().require_file()
-    created = runner.create(_database(), name, ALL_MODELS if auto else None, _directory())
+    created = runner.create(_database(), name, models.ALL_MODELS if auto else None,
+                            _directory(), renames=renames, drops=drops,
+                            sql_indexes=POSTGRES_ONLY_INDEXES)
     if created is None:
         click.echo("The models and the migrations already agree: nothing created.")
         return
     click.echo(f"Created {_directory() / created}.py")
     if auto:
-        click.echo(
-            "This is a draft: review it before applying. The generator drops CHECK "
-            "constraints, server defaults and partial or expression indexes, and turns "
-            "renames into drop + add. After `flask db migrate`, `flask db check` shows "
-            "whether the database matches the models."
-        )
+        click.echo("This is a draft: review it, then `flask db migrate`, `flask db check` and "
+                   "`flask db lint`; a drop or a rename waits for your LINT_ACCEPT.")
 
 
 @db_group.command("check")

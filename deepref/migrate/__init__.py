@@ -6,8 +6,13 @@
   database records; watch.py names blockers and reports progress.
 - preview.py, render.py: the SQL a revision would send, without sending it (`--sql`),
   and lint.py's judgement of it (`flask db lint`).
-- check.py: `flask db check`, the live database against the models.
-- ops.py: helpers the revision files in migrations/ call (named indexes).
+- check.py: `flask db check`, the live database against the models, definitions compared
+  by meaning (meaning.py: PostgreSQL's own parser).
+- ops.py: helpers the revision files in migrations/ call (named indexes, the safe forms);
+  rebuild.py: SQLite's table rebuild behind some of them.
+- draft.py: `flask db create --auto`, the models against the revisions replayed (shape.py
+  compares, draft_table.py plans a table's changes, draft_code.py and draft_file.py
+  write the revision).
 - lint.py: what a revision's SQL would do to a busy PostgreSQL table (pglast).
 """
 

@@ -4,7 +4,8 @@ The expected schema is built from the models in a throwaway place (a PostgreSQL 
 inside a transaction that is rolled back, or an in-memory SQLite database) and read
 back with the same introspection as the live one, so both sides are described by the
 database itself: types, nullability, defaults, constraints (FK actions, UNIQUE, CHECK)
-and index definitions.
+and index definitions. Definitions are compared by meaning (deepref.migrate.meaning):
+PostgreSQL spells some differently after a dump and restore.
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ import uuid
 import peewee as pw
 
 from deepref.db import SqliteDatabase
+from deepref.migrate import meaning
 from deepref.migrate.history import BOOKKEEPING
 
 Schema = dict[str, dict[str, dict[str, str]]]  # table -> kind -> name -> definition
 KINDS = ("column", "constraint", "index")
 
 
-def compare(db: pw.Database) -> list[str]:
-    """One line per difference between the live database and the models."""
+def compare(db: pw.Database, models=None, extra_indexes=None) -> list[str]:
+    """One line per difference between the live database and the models (by default
+    deepref's; `extra_indexes`: {model: [CREATE INDEX ...]} built on PostgreSQL only)."""
+    models, extra_indexes = _models(models, extra_indexes)
     if db.is_postgres:
-        live, expected = _postgres_schemas(db)
+        live, expected = _postgres_schemas(db, models, extra_indexes)
     else:
-        live, expected = _sqlite_schema(db), _sqlite_expected()
+        live, expected = _sqlite_schema(db), _sqlite_expected(models)
     return diff(expected, live)
 
 
@@ -55,7 +59,7 @@ def diff(expected: Schema, live: Schema) -> list[str]:
                     lines.append(f"{table}: missing {kind} {name}: {want[name]}")
                 elif name not in want:
                     lines.append(f"{table}: unexpected {kind} {name}: {have[name]}")
-                elif want[name] != have[name]:
+                elif not meaning.same(kind, want[name], have[name]):
                     lines.append(
                         f"{table}: {kind} {name} differs: models have {want[name]}; "
                         f"database has {have[name]}"
@@ -63,18 +67,18 @@ def diff(expected: Schema, live: Schema) -> list[str]:
     return lines
 
 
-def _models():
+def _models(models=None, extra_indexes=None):
     from deepref.models import ALL_MODELS
     from deepref.models.indexes import POSTGRES_ONLY_INDEXES
 
-    return ALL_MODELS, POSTGRES_ONLY_INDEXES
+    return (ALL_MODELS if models is None else models,
+            POSTGRES_ONLY_INDEXES if extra_indexes is None else extra_indexes)
 
 
 # PostgreSQL ---------------------------------------------------------------------------
 
 
-def _postgres_schemas(db: pw.Database) -> tuple[Schema, Schema]:
-    models, extra_indexes = _models()
+def _postgres_schemas(db: pw.Database, models, extra_indexes) -> tuple[Schema, Schema]:
     scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
     with db.atomic() as transaction:
         live_schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
@@ -137,8 +141,7 @@ def _column(type_: str, not_null, default) -> str:
 # SQLite -------------------------------------------------------------------------------
 
 
-def _sqlite_expected() -> Schema:
-    models, _ = _models()
+def _sqlite_expected(models) -> Schema:
     memory = SqliteDatabase(":memory:")
     with memory.bind_ctx(models):
         memory.create_tables(models)

@@ -8,14 +8,16 @@ Each helper both queues the work and records it on the migrator's model state, s
 |-------------------------------|------------------------------------------------------------|
 | index on an existing table    | CREATE INDEX CONCURRENTLY, outside the transaction         |
 | NOT NULL column with default  | one ADD COLUMN ... NOT NULL DEFAULT <constant> (no rewrite)|
+| widening a column, its default| ALTER COLUMN TYPE / SET DEFAULT: catalogue only            |
 | foreign key, CHECK            | ADD CONSTRAINT ... NOT VALID, then VALIDATE on its own     |
 | SET NOT NULL                  | a validated CHECK (col IS NOT NULL) first, so no scan      |
 | unique constraint             | a unique index built concurrently                          |
 | filling a column              | backfill(): batches, each committed, resumable             |
 
 On SQLite (embedded, one writer, small) the same calls run the ordinary way in the
-revision's one transaction; constraints SQLite cannot add or drop are made by rebuilding
-the table. Revisions depend on these signatures: keep them stable.
+revision's one transaction; what SQLite's ALTER TABLE cannot do (constraints, a column's
+new type or default, a column with a non-constant default) is done by rebuilding the
+table (rebuild.py). Revisions depend on these signatures: keep them stable.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import re
 
 import peewee as pw
 
+from deepref.migrate.rebuild import (clause_named as _clause_named, not_null as _not_null,
+                                     rebuild_sqlite_table, replace_column as _replace_column,
+                                     with_column as _with_column)
 from deepref.migrate.steps import Backfill, Online
 
 # (table, index name, columns (field or column names), unique, WHERE clause or None)
@@ -71,10 +76,7 @@ def create_indexes(migrator, database, specs: list[IndexSpec], concurrently: boo
 def drop_indexes(migrator, specs: list[IndexSpec], concurrently: bool = False) -> None:
     """Drop indexes (in reverse order) and forget them; `concurrently` as create_indexes."""
     for table, name, *_ in reversed(specs):
-        model = migrator.orm[table]
-        model._meta.indexes = [
-            i for i in model._meta.indexes if getattr(i, "_name", None) != name
-        ]
+        _forget_index(migrator.orm[table], name)
         if not concurrently:
             migrator.sql(f'DROP INDEX "{name}"')
             continue
@@ -83,9 +85,28 @@ def drop_indexes(migrator, specs: list[IndexSpec], concurrently: bool = False) -
             sqlite=f'DROP INDEX IF EXISTS "{name}"'))
 
 
+def _forget_index(model, name: str) -> None:
+    """Take index `name` off the model state, however it was declared there."""
+    model._meta.indexes = [i for i in model._meta.indexes if _index_name(model, i) != name]
+    for field in model._meta.sorted_fields:  # index=True / unique=True on the field
+        if (field.index or field.unique) and not field.primary_key and \
+                pw.ModelIndex(model, (field,))._name == name:
+            field.index = field.unique = False
+
+
+def _index_name(model, index) -> str | None:
+    if isinstance(index, (list, tuple)):  # peewee-migrate's add_index: ((columns...), unique)
+        return pw.ModelIndex(model, [model._meta.combined[c] for c in index[0]])._name
+    return getattr(index, "_name", None)
+
+
 def create_index_sql(migrator, name: str, target: str, concurrently: bool = False) -> None:
     """An index the models cannot declare (GIN, expressions), as SQL: CREATE INDEX name ON
-    `target` ("table" USING ... (...)); PostgreSQL only. `concurrently` as create_indexes."""
+    `target` ("table" USING ... (...)); PostgreSQL only. `concurrently` as create_indexes.
+    Recorded by name on the table's model state (`_meta.sql_indexes`)."""
+    table = re.match(r'\s*"?(\w+)"?', target).group(1)
+    if table in migrator.orm.__tables__:
+        sql_indexes(migrator.orm[table])[name] = target
     if not concurrently:
         migrator.sql(f'CREATE INDEX "{name}" ON {target}')
         return
@@ -97,11 +118,20 @@ def create_index_sql(migrator, name: str, target: str, concurrently: bool = Fals
 
 def drop_index_sql(migrator, name: str, concurrently: bool = False) -> None:
     """Drop an index made by create_index_sql."""
+    for model in migrator.orm:
+        sql_indexes(model).pop(name, None)
     if not concurrently:
         migrator.sql(f'DROP INDEX "{name}"')
         return
     migrator.__ops__.append(Online(sql=f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
                                    label=f"dropping index {name}"))
+
+
+def sql_indexes(model) -> dict[str, str]:
+    """The model state's indexes made by create_index_sql: name -> target."""
+    if not hasattr(model._meta, "sql_indexes"):
+        model._meta.sql_indexes = {}
+    return model._meta.sql_indexes
 
 
 def _index_state(db, name: str) -> bool | None:
@@ -132,7 +162,12 @@ def add_column(migrator, table: str, name: str, field: pw.Field) -> None:
         raise ValueError(f"{table}.{name}: a NOT NULL column added to an existing table needs "
                          "a server default (constraints=server_default(...)), or null=True")
     model._meta.add_field(name, field)
-    migrator.sql(_add_column(migrator.__database__, table, field))  # the DDL of the field now
+    db = migrator.__database__
+    if db.is_postgres or _constant_default(field):
+        migrator.sql(_add_column(db, table, field))  # the DDL of the field now
+    else:  # SQLite adds no column whose default is not a constant (CURRENT_TIMESTAMP)
+        clause = _column_ddl(db, field)
+        _rebuild_queued(migrator, table, lambda clauses: _with_column(clauses, clause))
     if isinstance(field, pw.ForeignKeyField):
         target = field.rel_model._meta.table_name
         _queue_constraint(migrator, table, field.constraint_name or f"fk_{table}_{field.column_name}",
@@ -141,13 +176,64 @@ def add_column(migrator, table: str, name: str, field: pw.Field) -> None:
 
 
 def _add_column(db, table: str, field: pw.Field) -> str:
+    return f'ALTER TABLE "{table}" ADD COLUMN {_column_ddl(db, field)}'
+
+
+def _column_ddl(db, field: pw.Field) -> str:
     ctx = db.get_sql_context()
-    column = ctx.sql(field.ddl(ctx)).query()[0]
-    return f'ALTER TABLE "{table}" ADD COLUMN {column}'
+    return ctx.sql(field.ddl(ctx)).query()[0]
 
 
-def _server_default(field: pw.Field) -> bool:
-    return any("DEFAULT" in str(getattr(c, "sql", "")).upper() for c in field.constraints or ())
+def _server_default(field: pw.Field) -> str | None:
+    """The field's DEFAULT expression as SQL, or None."""
+    for constraint in field.constraints or ():
+        text = str(getattr(constraint, "sql", "")).strip()
+        if text.upper().startswith("DEFAULT "):
+            return text[len("DEFAULT "):].strip()
+    return None
+
+
+_CONSTANT = re.compile(r"^(-?\d+(\.\d+)?|'([^']|'')*'|NULL|TRUE|FALSE)$", re.IGNORECASE)
+
+
+def _constant_default(field: pw.Field) -> bool:
+    default = _server_default(field)
+    return default is None or _CONSTANT.match(default) is not None
+
+
+def alter_column(migrator, table: str, name: str, field: pw.Field) -> None:
+    """Change a column to `field`'s type, nullability and server default.
+
+    On PostgreSQL each part is its own statement, and these take the table's lock only
+    for a moment: widening a type (varchar(n) to a longer n or text, numeric to more
+    digits), SET or DROP DEFAULT, DROP NOT NULL, and SET NOT NULL done as set_not_null
+    does. Any other type change rewrites the table (lint flags it). On SQLite the
+    column is made anew by rebuilding the table.
+    """
+    model = migrator.orm[table]
+    old = model._meta.combined[name]
+    db = migrator.__database__
+    field._order = old._order  # keep the column's place in the model state
+    model._meta.add_field(old.name, field)
+    column = field.column_name
+    if not db.is_postgres:
+        clause = _column_ddl(db, field)
+        _rebuild_queued(migrator, table, lambda clauses: _replace_column(clauses, column, clause))
+        return
+    ctx = db.get_sql_context()
+    old_type = ctx.sql(old.ddl_datatype(ctx)).query()[0]
+    ctx = db.get_sql_context()
+    new_type = ctx.sql(field.ddl_datatype(ctx)).query()[0]
+    alter = f'ALTER TABLE "{table}" ALTER COLUMN "{column}"'
+    if new_type != old_type:
+        migrator.sql(f"{alter} TYPE {new_type}")
+    default = _server_default(field)
+    if default != _server_default(old):
+        migrator.sql(f"{alter} SET DEFAULT {default}" if default else f"{alter} DROP DEFAULT")
+    if field.null and not old.null:
+        migrator.sql(f"{alter} DROP NOT NULL")
+    elif old.null and not field.null:
+        _set_not_null(migrator, table, column)
 
 
 def set_not_null(migrator, table: str, column: str) -> None:
@@ -157,12 +243,16 @@ def set_not_null(migrator, table: str, column: str) -> None:
     model = migrator.orm[table]
     field = model._meta.combined[column]
     field.null = False
-    name = f"ck_{table}_{field.column_name}_not_null"
     if not migrator.__database__.is_postgres:
         _rebuild_queued(migrator, table, lambda clauses: _not_null(clauses, field.column_name))
         return
-    _queue_constraint(migrator, table, name, f'CHECK ("{field.column_name}" IS NOT NULL)')
-    migrator.sql(f'ALTER TABLE "{table}" ALTER COLUMN "{field.column_name}" SET NOT NULL')
+    _set_not_null(migrator, table, field.column_name)
+
+
+def _set_not_null(migrator, table: str, column: str) -> None:
+    name = f"ck_{table}_{column}_not_null"
+    _queue_constraint(migrator, table, name, f'CHECK ("{column}" IS NOT NULL)')
+    migrator.sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET NOT NULL')
     migrator.sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
 
 
@@ -231,10 +321,6 @@ def _names(constraint, name: str) -> bool:
     return _clause_named(str(getattr(constraint, "sql", constraint)), name)
 
 
-def _clause_named(clause: str, name: str) -> bool:
-    return re.match(rf'\s*CONSTRAINT\s+"?{re.escape(name)}"?\s', clause, re.IGNORECASE) is not None
-
-
 # Data ------------------------------------------------------------------------------
 
 
@@ -251,58 +337,5 @@ def backfill(migrator, table: str, set: dict[str, str], where: str, batch_size: 
                                      batch_size=batch_size, batch_seconds=batch_seconds))
 
 
-# SQLite: rebuilding a table --------------------------------------------------------
-
-
 def _rebuild_queued(migrator, table: str, edit) -> None:
     migrator.__ops__.append(lambda: rebuild_sqlite_table(migrator.__database__, table, edit))
-
-
-def rebuild_sqlite_table(db, table: str, edit) -> None:
-    """SQLite's way to change constraints: a new table from the edited definition, the rows
-    copied, the old one dropped, the new one renamed, its indexes made again. The runner
-    runs it inside the revision's transaction with foreign keys off, then checks them.
-    `edit(clauses)` returns the new list of column and constraint clauses."""
-    create = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-                            (table,)).fetchone()[0]
-    indexes = [sql for (sql,) in db.execute_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-        (table,)).fetchall()]
-    head, body = create.split("(", 1)
-    clauses = edit(_clauses(body.rstrip()[:-1]))
-    temporary = f"{table}__rebuild"
-    columns = ", ".join(f'"{c.name}"' for c in db.get_columns(table))
-    db.execute_sql(f'CREATE TABLE "{temporary}" ({", ".join(clauses)})')
-    db.execute_sql(f'INSERT INTO "{temporary}" ({columns}) SELECT {columns} FROM "{table}"')
-    db.execute_sql(f'DROP TABLE "{table}"')
-    db.execute_sql(f'ALTER TABLE "{temporary}" RENAME TO "{table}"')
-    for sql in indexes:
-        db.execute_sql(sql)
-
-
-def _clauses(body: str) -> list[str]:
-    """A CREATE TABLE body cut at its top-level commas (not inside brackets or quotes)."""
-    clauses, depth, quote, start = [], 0, None, 0
-    for i, char in enumerate(body):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            clauses.append(body[start:i].strip())
-            start = i + 1
-    clauses.append(body[start:].strip())
-    return [c for c in clauses if c]
-
-
-def _not_null(clauses: list[str], column: str) -> list[str]:
-    out = []
-    for clause in clauses:
-        if re.match(rf'"?{re.escape(column)}"?\s', clause) and "NOT NULL" not in clause.upper():
-            clause = re.sub(rf'^("?{re.escape(column)}"?\s+\S+)', r"\1 NOT NULL", clause)
-        out.append(clause)
-    return out

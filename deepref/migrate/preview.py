@@ -32,6 +32,7 @@ class Preview:
     rendered: Rendered
     tables_before: set[str]
     accepted: dict[str, str]
+    types_before: dict[tuple[str, str], str]  # (table, column) -> its type, from the state
 
 
 def sql(db: pw.Database, directory: Path, names: list[str], downgrade: bool = False,
@@ -45,11 +46,14 @@ def lint_revisions(db: pw.Database, directory: Path, names: list[str],
     """Findings per revision, for the SQL PostgreSQL would receive."""
     target = db if db.is_postgres else _offline_postgres()
     applied = list(history.applied(db))
-    types = _column_types(db) if db.is_postgres else None
+    live = _column_types(db) if db.is_postgres else None
     found = {}
     for preview in _previews(target, directory, names, False, limits, applied):
         statements = [lint.Statement(s.sql, s.in_transaction)
                       for s in preview.rendered.statements if not _plumbing(s.sql)]
+        # No server to ask (SQLite): the types the revisions before this one declare.
+        types = live or (lambda table, column, known=preview.types_before:
+                         known.get((table, column)))
         found[preview.rendered.name] = lint.lint_statements(
             preview.rendered.name, statements, preview.tables_before, preview.accepted, types)
     return found
@@ -82,6 +86,7 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
             router.run_one(name, migrator, fake=True)
             continue
         tables_before = {model._meta.table_name for model in migrator.orm}
+        types_before = _state_types(db, migrator)
         migrate_fn, rollback_fn = router.read(name)
         with recorder.active():
             (rollback_fn if downgrade else migrate_fn)(migrator, db, fake=False)
@@ -94,7 +99,7 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
         render_steps(rendered, steps, recorder, lambda op: _run_operation(db, op), limits,
                      bookkeeping, db.is_postgres)
         accepted = migrate_fn.__globals__.get(ACCEPT_NAME) or {}
-        previews.append(Preview(rendered, tables_before, dict(accepted)))
+        previews.append(Preview(rendered, tables_before, dict(accepted), types_before))
     return previews
 
 
@@ -107,6 +112,18 @@ def _scratch_copy(db: pw.Database) -> SqliteDatabase:
         scratch.execute_sql(sql)
     history.create_history(scratch)
     return scratch
+
+
+def _state_types(db, migrator) -> dict[tuple[str, str], str]:
+    """Each column's type as the model state declares it, in `db`'s dialect."""
+    types = {}
+    for model in migrator.orm:
+        for field in model._meta.sorted_fields:
+            ctx = db.get_sql_context()
+            kind = field.ddl_datatype(ctx)
+            if kind is not None:
+                types[(model._meta.table_name, field.column_name)] = ctx.sql(kind).query()[0]
+    return types
 
 
 class _OfflinePostgres(PostgresDatabase):

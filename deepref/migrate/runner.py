@@ -509,11 +509,56 @@ def _drops(before: dict, after: dict) -> list[str]:
 # New revision files ----------------------------------------------------------------
 
 
-def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRATIONS_DIR) -> str | None:
-    """Write a new revision file (empty, or a draft diffed from `auto_models`)."""
+EMPTY_REVISION = '''"""{name}: (say what it changes, and what its rollback undoes).
+
+Use the safe forms of deepref.migrate.ops on tables that hold data (docs/migrations.md).
+"""
+
+
+def migrate(migrator, database, *, fake=False):
+    pass
+
+
+def rollback(migrator, database, *, fake=False):
+    pass
+'''
+
+
+def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRATIONS_DIR,
+           renames=(), drops=(), sql_indexes=None) -> str | None:
+    """Write a new revision file, numbered after the highest number on disk: empty, or a
+    draft from the difference with `auto_models` (deepref.migrate.draft); None when the
+    models and the revisions already agree. `renames`, `drops`, `sql_indexes`: see
+    draft.draft."""
     if not NAME_PATTERN.match(name):
         raise UsageError(
             "a revision name is lower-case letters, digits and underscores, starting with a letter"
         )
-    router = _router(db, directory)
-    return router.create(name, auto=auto_models or False)
+    if (renames or drops) and auto_models is None:
+        raise UsageError("--rename and --drop go with --auto")
+    full = f"{_next_number(directory):03}_{name}"
+    if auto_models is None:
+        text = EMPTY_REVISION.format(name=full)
+    else:
+        from deepref.migrate import draft  # only --auto needs it (and pglast)
+
+        text = draft.draft(db, directory, auto_models, full, renames, drops, sql_indexes)
+        if text is None:
+            return None
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{full}.py").write_text(text, encoding="utf-8")
+    return full
+
+
+def _next_number(directory: Path) -> int:
+    """One more than the highest revision number on disk; refuses two files with one number
+    (counting files, as peewee-migrate does, reuses a number when one is missing)."""
+    numbers: dict[str, list[str]] = {}
+    for name in available(directory):
+        numbers.setdefault(name.split("_", 1)[0], []).append(name)
+    shared = {n: names for n, names in numbers.items() if len(names) > 1}
+    if shared:
+        number, names = min(shared.items())
+        raise MigrationError(f"revisions {' and '.join(names)} share the number {number}: "
+                             "renumber one of them (one not applied anywhere) first")
+    return max((int(n) for n in numbers), default=0) + 1
