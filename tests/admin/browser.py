@@ -88,9 +88,23 @@ def page():
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
             page.add_init_script(REPORT_CSP_VIOLATIONS)
+            _settle_after_clicks(page)
             yield page
         finally:
             browser.close()
+
+
+def _settle_after_clicks(page) -> None:
+    """After a click, wait for the page it led to (if any) to finish loading its scripts,
+    as a person would: on a busy machine the next click could otherwise land before
+    form.js or select2 are ready, which says nothing about the console."""
+    click = page.click
+
+    def click_and_settle(*args, **kwargs):
+        click(*args, **kwargs)
+        page.wait_for_load_state()
+
+    page.click = click_and_settle
 
 
 def is_csp_violation(text: str) -> bool:

@@ -18,6 +18,7 @@ from databases import (
 )
 from deepref import auth
 from deepref.models import User
+from browser import hits, page, server  # noqa: F401  (the browser tests' fixtures)
 from support import ADMIN_EMAIL, ADMIN_ID, PASSWORD, empty_tables, token
 
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from browser import EMAIL, OUTPUT, PASSWORD, hits, is_csp_violation, page, server  # noqa: F401
+from browser import EMAIL, OUTPUT, PASSWORD, is_csp_violation
 from playwright.sync_api import expect
 
 from deepref.models import AuditLog, BundleReference, KYCDocument, Reference, User
