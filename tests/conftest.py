@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import peewee as pw
 import pytest
 
-from databases import BACKENDS, app_env, close_database, database_of, throwaway_postgres
+from databases import (
+    BACKENDS, MigratedTemplates, app_env, close_database, database_of, throwaway_postgres,
+)
 from deepref import create_app
 from deepref import migrate as runner
 
@@ -30,11 +34,29 @@ def backend(request):
     return request.param
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory):
+    """Migrated databases to copy (tests/databases.py MigratedTemplates)."""
+    templates = MigratedTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture
-def database_url(backend, request):
-    """A fresh database for `backend`."""
-    fixture = "pg_database" if backend == "postgres" else "sqlite_database"
-    return request.getfixturevalue(fixture)
+def database_url(backend, request, tmp_path, migrated_templates):
+    """A fresh database for `backend`: empty, or already migrated for tests that ask for
+    `app` (a copy of a template migrated once: the migrations themselves are tested by
+    the tests that start from `bare_app`)."""
+    migrated = "app" in request.fixturenames
+    if backend == "sqlite":
+        path = tmp_path / "deepref.sqlite3"
+        if migrated:
+            shutil.copyfile(migrated_templates.get("sqlite"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = migrated_templates.get("postgres") if migrated else None
+    with throwaway_postgres(template=template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -46,12 +46,14 @@ def postgres_url_for(name: str) -> str:
 
 
 @contextlib.contextmanager
-def throwaway_postgres(prefix: str = "deepref_test"):
-    """A new, empty PostgreSQL database's URL; dropped afterwards, whoever is connected."""
+def throwaway_postgres(prefix: str = "deepref_test", template: str | None = None):
+    """A new PostgreSQL database's URL, empty or a copy of `template` (a database name);
+    dropped afterwards, whoever is connected."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with contextlib.closing(admin_connection()) as admin:
         with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}"{copy}')
         try:
             yield postgres_url_for(name)
         finally:
@@ -80,6 +82,39 @@ def migrated_app(env: dict[str, str], instance: Path, **config):
     app = create_app({"ENV": env, "INSTANCE_PATH": str(instance), "TESTING": True, **config})
     runner.migrate(database_of(app), echo=lambda line: None)
     return app
+
+
+class MigratedTemplates:
+    """One database per backend with every revision applied, made once per test session:
+    a test that needs a migrated database gets a copy (CREATE DATABASE ... TEMPLATE, or a
+    file copy), not a migration run of its own."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.made: dict[str, str] = {}
+        self._stack = contextlib.ExitStack()
+
+    def get(self, backend: str) -> str:
+        """The template's database name (PostgreSQL) or file path (SQLite)."""
+        if backend not in self.made:
+            self.made[backend] = self._make(backend)
+        return self.made[backend]
+
+    def _make(self, backend: str) -> str:
+        if backend == "sqlite":
+            path = self.folder / "template.sqlite3"
+            url = f"sqlite:///{path}"
+        else:
+            url = self._stack.enter_context(throwaway_postgres("deepref_template"))
+        app = migrated_app(app_env(url), self.folder / f"instance-{backend}")
+        db = database_of(app)
+        if backend == "sqlite":
+            db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the one file
+        db.shut()
+        return str(path) if backend == "sqlite" else urlsplit(url).path.lstrip("/")
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 def database_of(app):
