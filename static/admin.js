@@ -51,34 +51,6 @@
     }
   }, true);
 
-  // Date and time filters (deepref.admin.filters): a native datetime-local input, never
-  // a JavaScript picker that could cover the page. form.js calls our converter.
-  var converterAdded = false;
-  function nativeDateTime($el, name) {
-    if (name !== "deepref-datetime") {
-      return false;
-    }
-    var value = ($el.val() || "").replace(" ", "T");
-    $el.attr({type: "datetime-local", step: "1", "aria-label": "Date and time (UTC)"}).val(value);
-    return true;
-  }
-  if (window.jQuery) {
-    window.jQuery(document).on("adminFormReady", function () {
-      if (!converterAdded && window.faForm) {
-        window.faForm.addFieldConverter(nativeDateTime);
-        converterAdded = true;
-      }
-    });
-    // The bundle editor's reference lookup only offers the chosen seeker's references.
-    window.jQuery.ajaxPrefilter(function (options) {
-      if (options.url && options.url.indexOf("/ajax/lookup/") !== -1 &&
-          String(options.data || "").indexOf("name=reference_links-reference") !== -1) {
-        var seeker = document.querySelector("form.admin-form input[name=seeker]");
-        options.data += "&seeker=" + encodeURIComponent(seeker ? seeker.value : "");
-      }
-    });
-  }
-
   // Create and edit pages: the keyboard starts in the first field (after form.js has
   // built its lookups), or in the first one with an error.
   window.addEventListener("load", function () {

@@ -17,10 +17,10 @@ RESTORED = "CHECK (((role)::text = ANY (ARRAY[('seeker'::character varying)::tex
 
 
 @pytest.fixture
-def restored_url(app, pg_database, tmp_path):
-    """A copy of a migrated PostgreSQL database made by pg_dump -Fc and pg_restore."""
+def restored_url(app, database_url, tmp_path):
+    """A copy of the app's migrated PostgreSQL database made by pg_dump -Fc and pg_restore."""
     dump = tmp_path / "deepref.dump"
-    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", pg_database], check=True)
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", database_url], check=True)
     with throwaway_postgres("deepref_restored") as url:
         subprocess.run(["pg_restore", "--no-owner", f"--dbname={url}", str(dump)], check=True)
         yield url

@@ -26,6 +26,11 @@ def folder(tmp_path):
     return copy
 
 
+def next_number(folder):
+    """The number `create` gives the next revision: one after the highest in the folder."""
+    return f"{max(int(p.name[:3]) for p in folder.glob('[0-9][0-9][0-9]_*.py')) + 1:03d}"
+
+
 @pytest.fixture
 def app(make_app, env, folder):
     app = make_app(env, MIGRATIONS_DIR=str(folder))
@@ -144,17 +149,18 @@ def test_the_command_drafts_refuses_and_takes_hints(app, folder, monkeypatch, mo
     result = cli.invoke(args=["db", "create", "--auto", "family_name",
                               "--rename", "users.last_name:family_name"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Created {folder / '007_family_name'}.py\n")
-    lint = cli.invoke(args=["db", "lint", "007"])
-    assert lint.exit_code == 1 and "007_family_name: rename:" in lint.output
+    number = f"{int(next_number(folder)) - 1:03d}"
+    assert result.output.startswith(f"Created {folder / f'{number}_family_name'}.py\n")
+    lint = cli.invoke(args=["db", "lint", number])
+    assert lint.exit_code == 1 and f"{number}_family_name: rename:" in lint.output
 
     # The author confirms: uncommented, with their reason, lint accepts it.
-    revision = folder / "007_family_name.py"
+    revision = folder / f"{number}_family_name.py"
     revision.write_text(revision.read_text().replace("# LINT_ACCEPT = {", "LINT_ACCEPT = {")
                         .replace('#     "rename": "every app server reads users.family_name '
                                  'since release N",', '    "rename": "release 12 reads both",')
                         .replace("# }", "}"))
-    lint = cli.invoke(args=["db", "lint", "007"])
+    lint = cli.invoke(args=["db", "lint", number])
     assert lint.exit_code == 0, lint.output
     assert "accepted (release 12 reads both)" in lint.output
     assert cli.invoke(args=["db", "migrate"]).exit_code == 0
@@ -185,7 +191,7 @@ def rollback(migrator, database, *, fake=False):
 def test_an_index_made_by_index_true_is_dropped_and_forgotten(db, folder):
     """Hand-written revisions may index a field with index=True: the draft drops it by the
     name peewee gave it, and the model state forgets it."""
-    (folder / "007_label.py").write_text(HAND_WRITTEN)
+    (folder / f"{next_number(folder)}_label.py").write_text(HAND_WRITTEN)
     runner.migrate(db, folder, echo=lambda line: None)
     models = {m._meta.table_name: m for m in draft.replay(db, folder).orm}
     models["labels"]._meta.fields["name"].index = False

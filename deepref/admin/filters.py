@@ -67,7 +67,7 @@ def number(column, name=None):
 
 class _UTC:
     """Filter values read like the forms' timestamps (rules.parse_utc), in a native
-    datetime-local input (static/admin.js turns the "deepref-datetime" type into one)."""
+    datetime-local input (static/admin-forms.js turns the "deepref-datetime" type into one)."""
 
     hint = DATETIME_HINT
 

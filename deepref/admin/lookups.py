@@ -73,7 +73,7 @@ class ReferenceLookup(Lookup):
 
 
 class SeekersReferenceLookup(ReferenceLookup):
-    """A bundle's references: only those of the seeker chosen on the form (static/admin.js
+    """A bundle's references: only those of the seeker chosen on the form (static/admin-forms.js
     sends it as `seeker`); nothing before one is chosen."""
 
     placeholder = "Type part of the referrer's name, company or role"

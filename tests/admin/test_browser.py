@@ -90,6 +90,12 @@ def test_sign_in_create_search_edit_delete_sign_out(server, page):
     expect(rows).to_have_count(0)
     page.click("#reference_links-button")
     expect(rows).to_have_count(1)
+    # Its lookup offers only the bundle's seeker's references: the seeker goes with it.
+    page.click("#reference_links .inline-field .select2-choice")
+    with page.expect_request(lambda request: "/ajax/lookup/" in request.url) as lookup:
+        page.keyboard.type("Ac")  # lookups start at two characters
+    assert "seeker=" in lookup.value.url and "name=reference_links-reference" in lookup.value.url
+    page.keyboard.press("Escape")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#reference_links .inline-remove-field")
     expect(rows).to_have_count(0)
