@@ -31,7 +31,7 @@ from deepref import migrate as runner
 from deepref.auth import throttle
 from deepref.auth.admins import DEFAULT_ADMIN_EMAIL
 from deepref.auth.views import REFUSED
-from deepref.models import ALL_MODELS, AdminSession, LoginAttempt, User
+from deepref.models import ALL_MODELS, AdminSession, LoginAttempt, User, UserRole
 
 PASSWORD = "correct horse battery"
 LOCKED_TEXT = "Too many failed sign-in attempts"
@@ -98,7 +98,9 @@ def client(auth_app):
 
 @pytest.fixture
 def admin(auth_app, password_hash):
-    return User.create(email="boss@example.com", role="admin", password_hash=password_hash)
+    user = User.create(email="boss@example.com", role="admin", password_hash=password_hash)
+    UserRole.create(user=user, role="admin")
+    return user
 
 
 def csrf_token(client, page="/login"):
@@ -589,7 +591,7 @@ def test_create_admin_resets_and_promotes_an_existing_user(auth_app, client, pas
     assert "brand new password" not in result.output
     assert result.output.strip() == (
         "Updated ref@example.com: reset the password, changed the role from referrer to "
-        "admin, re-activated the account.")
+        "admin, re-activated the account, granted the console role admin.")
     assert User.select().where(User.email == "ref@example.com").count() == 1
     assert REFUSED in login(client, "ref@example.com", PASSWORD).get_data(as_text=True)
     assert login(client, "ref@example.com", "brand new password 1").status_code == 302

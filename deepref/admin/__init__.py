@@ -1,8 +1,9 @@
 """The Flask-Admin console at /admin, built per app inside `init_app`.
 
 Signing in is deepref.auth's job: its before_request gate refuses every /admin URL to
-anyone but a signed-in active admin, and its CSRFProtect checks every POST. The views
-here add no access rules of their own.
+anyone but a signed-in console user, and its CSRFProtect checks every POST. What each
+console role may do is access.py's one rule table: its gate answers 403 to the rest,
+and the views show only what the table allows.
 
 Modules: base (the ModelView: transactions, audit, deletes, stale edits), listing
 (counts, search, one-pass list cells), labels (one name per column), fields / errors /
@@ -24,11 +25,13 @@ def init_app(app) -> None:
     from flask_admin.theme import Bootstrap4Theme
 
     from deepref.admin import (
-        ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+        access, ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references,
+        roles, users,
     )
     from deepref.auth import csp_nonce, current_user
 
     app.jinja_env.globals["deepref_current_user"] = current_user
+    app.jinja_env.globals["console_may"] = access.allowed
     # Compact HTML: no line of indentation left by each template tag.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -45,6 +48,7 @@ def init_app(app) -> None:
     admin.add_view(kyc.KYCQueueAdmin())
     admin.add_view(kyc.KYCDocumentAdmin())
     admin.add_view(users.UserAdmin(name="Users", endpoint="user"))
+    admin.add_view(roles.UserRoleAdmin(name="Console roles", endpoint="userrole"))
     admin.add_view(prompts.PromptAdmin(category="AI"))
     admin.add_view(ai.AISessionAdmin(category="AI"))
     admin.add_view(ai.AIInteractionAdmin(category="AI"))
@@ -52,5 +56,6 @@ def init_app(app) -> None:
     admin.add_view(audit.AuditLogAdmin())
     app.extensions["deepref_admin"] = admin
     assets.init_app(app)
+    access.init_app(app)
     guard.init_app(app)
     pages.init_app(app)

@@ -13,10 +13,9 @@ from deepref.models import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
 
 
 class AISessionAdmin(AdminModelView):
-    """Read-only, except closing a session: ended_at (never before started_at)."""
+    """Read-only, except closing a session: ended_at (never before started_at); what each
+    role may do is in access.py."""
 
-    can_create = False
-    can_delete = False
     column_list = ("user", "session_type", "agent_id", "started_at", "ended_at")
     column_sortable_list = ("session_type", "agent_id", "started_at", "ended_at")
     column_default_sort = ("started_at", True)
@@ -47,9 +46,6 @@ class AISessionAdmin(AdminModelView):
 
 
 class AIInteractionAdmin(AdminModelView):
-    can_create = False
-    can_edit = False
-    can_delete = False
     column_list = ("created_at", "session", "prompt", "model_used", "success", "tokens_used",
                    "response_time_ms")
     column_sortable_list = ("created_at", "model_used", "success")
@@ -70,8 +66,6 @@ class AIInteractionAdmin(AdminModelView):
 
 
 class FinetuneAdmin(AdminModelView):
-    can_create = False
-    can_delete = False
     column_list = ("interaction", "quality_score", "included_in_training", "human_feedback",
                    "updated_at")
     column_sortable_list = ("quality_score", "included_in_training")

@@ -11,9 +11,10 @@ import json
 from flask import current_app, url_for
 from markupsafe import Markup, escape
 
-from deepref.admin import filters, history
+from deepref.admin import access, filters, history
 from deepref.admin.base import AdminModelView
 from deepref.admin.deletes import TABLE_LABELS
+from deepref.admin.export import cell
 from deepref.models import ALL_MODELS, AuditLog
 from deepref.models.audit import AUDIT_ACTIONS
 
@@ -30,7 +31,7 @@ def changes_formatter(view, context, row, name):
     """{field: [before, after]} as a small table, fields by their labels."""
     lines = [f"<tr><th>{escape(label)}</th><td>{escape(_short(before))}</td>"
              f"<td>&rarr;</td><td>{escape(_short(after))}</td></tr>"
-             for _name, label, before, after in history.field_changes(row)]
+             for _name, label, before, after in history.shown_changes(row)]
     if history.reverted_entry(row):
         lines.insert(0, '<tr><td colspan="4"><em>Revert of an earlier change</em></td></tr>')
     exported = (row.changes or {}).get("__export")
@@ -71,9 +72,6 @@ def labels_of_table(table: str) -> str:
 
 
 class AuditLogAdmin(AdminModelView):
-    can_create = False
-    can_edit = False
-    can_delete = False
     column_list = ("created_at", "actor_email", "action", "table_name", "row_id", "changes")
     column_sortable_list = ("created_at", "table_name")
     column_formatters = {"changes": changes_formatter, "row_id": record_formatter,
@@ -91,6 +89,13 @@ class AuditLogAdmin(AdminModelView):
 
     def __init__(self, *args, **kwargs):
         super().__init__(AuditLog, *args, name="Audit log", endpoint="auditlog", **kwargs)
+
+    def _value(self, row, name: str, is_fk: bool) -> str:
+        """CSV: the changes as the signed-in user may see them (access.hidden_columns)."""
+        if name == "changes" and access.hidden_columns(row.table_name):
+            shown = {n: [b, a] for n, _label, b, a in history.shown_changes(row)}
+            return cell({**(row.changes or {}), **shown})
+        return super()._value(row, name, is_fk)
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)

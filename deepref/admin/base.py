@@ -20,7 +20,7 @@ from flask_admin.helpers import get_redirect_target
 from flask_admin.model import typefmt
 from wtforms import validators
 
-from deepref.admin import deletes, labels
+from deepref.admin import access, deletes, labels
 from deepref.admin.export import ExportMixin
 from deepref.admin.history_pages import HistoryMixin
 from deepref.admin.fields import AdminForm, Converter, RowVersionField
@@ -110,6 +110,23 @@ class AdminModelView(HistoryMixin, ExportMixin, WritesMixin, ListMixin, ModelVie
         """[(column, label)]; timestamps' headers name their zone (cells are UTC)."""
         return [(name, f"{text} (UTC)" if isinstance(self.model._meta.fields.get(name), TimestampField)
                  else text) for name, text in super().get_list_columns()]
+
+    # -- access (access.py's table, per request) ----------------------------------------
+
+    def may(self, action) -> bool:
+        """May the signed-in user do `action` (access.py) here?"""
+        return access.allowed(self.endpoint, action)
+
+    def is_accessible(self):
+        return self.may("read")
+
+    def is_action_allowed(self, name):
+        return super().is_action_allowed(name) and self.may(access.BULK.get(name))
+
+    can_create = property(lambda self: self.may("create"))
+    can_edit = property(lambda self: self.may("edit"))
+    can_delete = property(lambda self: self.may("delete"))
+    can_export_csv = property(lambda self: self.may("read"))
 
     # -- forms ------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ TABLE_LABELS = {
     "ai_interactions": ("AI interaction", "AI interactions"),
     "ai_finetune_datasets": ("fine-tune example", "fine-tune examples"),
     "audit_log": ("audit log entry", "audit log entries"),
+    "user_roles": ("console role", "console roles"),
 }
 
 

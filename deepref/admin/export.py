@@ -6,7 +6,8 @@
   (one query per referenced table and BATCH rows).
 - Safe to open in a spreadsheet: a cell starting with =, +, -, @, a tab or a CR is
   prefixed with ' so it is never taken for a formula (OWASP's CSV injection advice).
-- Secrets (trail.SECRET_FIELDS) are never exported, whatever the view lists.
+- Secrets (trail.SECRET_FIELDS) are never exported, whatever the view lists, nor columns
+  the user's console role does not show (access.hidden_columns).
 - Each export is recorded in the audit log: a "bulk" entry of the table whose changes
   hold EXPORTED, {"rows": ..., "query": the list's query string}.
 """
@@ -24,7 +25,7 @@ import peewee as pw
 from flask import Response, flash, redirect, request, stream_with_context
 from flask_admin import expose
 
-from deepref.admin import listing, trail
+from deepref.admin import access, listing, trail
 from deepref.models.fields import UTC, utcnow
 
 MAX_ROWS = 50_000
@@ -64,7 +65,8 @@ class ExportMixin:
         pk = self.model._meta.primary_key
         names = ([] if self.model._meta.composite_key else [pk.name]) + [
             name for name, _label in self._list_columns if name in fields and name != pk.name]
-        return [(n, self.column_labels.get(n, n)) for n in names if n not in trail.SECRET_FIELDS]
+        hidden = trail.SECRET_FIELDS | access.hidden_columns(self.model._meta.table_name)
+        return [(n, self.column_labels.get(n, n)) for n in names if n not in hidden]
 
     @expose("/export.csv")
     def export_csv(self):

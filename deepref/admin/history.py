@@ -45,6 +45,17 @@ def field_changes(entry: AuditLog) -> list[tuple[str, str, object, object]]:
     return rows
 
 
+def shown_changes(entry: AuditLog) -> list[tuple[str, str, object, object]]:
+    """field_changes as the signed-in user may see them: columns their console role
+    does not show (access.hidden_columns) masked."""
+    from deepref.admin import access
+
+    hidden = access.hidden_columns(entry.table_name)
+    return [(name, label, *[access.HIDDEN if name in hidden and v is not None else v
+                            for v in (before, after)])
+            for name, label, before, after in field_changes(entry)]
+
+
 def reverted_entry(entry: AuditLog) -> str | None:
     pair = (entry.changes or {}).get(REVERTS)
     return pair[1] if isinstance(pair, list) and len(pair) == 2 else None

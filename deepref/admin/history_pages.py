@@ -90,5 +90,5 @@ class HistoryMixin:
                         wanted.setdefault(self.related_model, set()).add(link.get("reference"))
         names = {model: history.record_labels(model, ids) for model, ids in wanted.items()}
         return {"users": users, "fk_models": fks, "names": names,
-                "changes_of": history.field_changes, "reverted_entry": history.reverted_entry,
+                "changes_of": history.shown_changes, "reverted_entry": history.reverted_entry,
                 "why_not": lambda e: history.why_not_revertible(e, self)}

@@ -18,7 +18,7 @@ from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
 from markupsafe import Markup, escape
 
-from deepref.admin import errors, filters, kyc_review
+from deepref.admin import access, errors, filters, kyc_review
 from deepref.admin.base import AdminModelView
 from deepref.admin.lookups import UserLookup
 from deepref.admin.rules import StorageKey
@@ -29,8 +29,11 @@ from deepref.models.fields import utcnow
 
 
 def document_link(view, context, row, name):
-    """The storage key, as a link that opens the file where KYC_DOCUMENT_URL is set."""
+    """The storage key, as a link that opens the file where KYC_DOCUMENT_URL is set
+    (hidden from console roles that may not see it: access.py)."""
     key = row.file_path or ""
+    if key and "file_path" in access.hidden_columns(KYCDocument._meta.table_name):
+        return access.HIDDEN
     template = current_app.config["DEEPREF"].kyc_document_url
     if not template or not key:
         return key
@@ -161,9 +164,6 @@ class KYCQueueAdmin(KYCDocumentAdmin):
     """Pending documents, oldest first: the review queue (served by
     ix_kyc_documents_status_created_at)."""
 
-    can_create = False
-    can_edit = False
-    can_delete = False
     column_list = ("waited", "user", "document_type", "file_path", "created_at")
     column_sortable_list = ("created_at",)
     column_default_sort = ("created_at", False)

@@ -32,6 +32,8 @@ LABELS: dict[str, dict[str, str]] = {
     "ai_finetune_datasets": {"interaction": "Interaction", "quality_score": "Quality score",
                              "included_in_training": "In training",
                              "human_feedback": "Human feedback"},
+    "user_roles": {"user": "User", "role": "Console role", "granted_by": "Granted by",
+                   "granted_at": "Granted"},
     "audit_log": {"created_at": "When", "actor_email": "Who", "table_name": "Table",
                   "row_id": "Record", "changes": "Changes"},
 }

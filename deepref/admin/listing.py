@@ -18,7 +18,8 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from peewee import fn
 
-from deepref.models import AIInteraction, AIPrompt, AISession, Bundle, KYCDocument, Reference, User
+from deepref.models import (AIInteraction, AIPrompt, AISession, Bundle, KYCDocument, Reference, User,
+                            UserRole)
 
 ESTIMATE_ABOVE = 10_000
 DEEP_OFFSET = 2_000  # from here, unfiltered pages are found through the sort index
@@ -28,12 +29,13 @@ LOWER_CASE = {("users", "email"), ("audit_log", "actor_email")}
 # What a referenced row shows as, and the columns that takes.
 LABEL_COLUMNS = {
     User: ("email",),
+    UserRole: ("role",),
     Bundle: ("title",),
     Reference: ("referrer_name", "company"),
     AIPrompt: ("prompt_id",),
     AISession: ("session_type", "agent_id"),
     AIInteraction: ("model_used", "created_at"),
-    KYCDocument: ("document_type", "file_path"),
+    KYCDocument: ("document_type",),
 }
 
 

@@ -1,4 +1,4 @@
-"""Short error pages for /admin: 400, 404, 405, 413 and 500, never a traceback or internals.
+"""Short error pages for /admin: 400, 403, 404, 405, 413 and 500, never a traceback or internals.
 
 Registered app-wide (Flask-Admin's views are separate blueprints, registered before any
 handler could be attached to them), but they answer only for /admin URLs; everywhere
@@ -19,6 +19,9 @@ MESSAGES = {
     400: ("bad_request", "Request refused",
           "This address or form contains a value the console cannot use. Nothing was "
           "changed. Check it, or start again from the console."),
+    403: ("forbidden", "Not allowed",
+          "Your console role does not allow this. Nothing was changed. Ask an admin if "
+          "you need it."),
     404: ("not_found", "Not found",
           "There is no such page in the admin console. The record may have been deleted, "
           "or the address may be mistyped."),

@@ -9,9 +9,10 @@ from flask_admin.contrib.peewee.form import get_form
 from deepref.admin import filters, listing
 from deepref.admin.base import AdminModelView
 from deepref.admin.errors import FriendlyError
+from deepref.auth import current_user, roles
 from deepref.auth.admins import LastAdmin, others_can_sign_in
 from deepref.auth.session import end_sessions
-from deepref.models import User
+from deepref.models import User, UserRole
 from deepref.models.core import KYC_STATUSES, USER_ROLES
 
 
@@ -84,18 +85,24 @@ class UserAdmin(AdminModelView):
     def on_model_change(self, form, model, is_created):
         """A user who may no longer sign in is signed out everywhere, in the same
         transaction: giving the role back later must not revive an old cookie. The last
-        admin who can sign in keeps that right (admins.keep_one_admin)."""
-        if not is_created and not model.can_sign_in:
+        admin who can sign in keeps that right (admins.keep_one_admin). A user who is no
+        longer staff (platform role admin) loses their console roles too."""
+        if not is_created:
+            self._signed_out_if_needed(model)
+
+    def _signed_out_if_needed(self, model):
+        if not model.can_sign_in:
             keep_one_admin(model.id, LAST_ADMIN_CHANGE)
             end_sessions(model.id)
+        if model.role != "admin":
+            for grant in UserRole.select().where(UserRole.user == model.id):
+                roles.remove(grant, current_user())
 
     def on_model_delete(self, model):
         keep_one_admin(model.id, LAST_ADMIN_DELETE)
 
     def on_revert(self, row):
-        if not row.can_sign_in:
-            keep_one_admin(row.id, LAST_ADMIN_CHANGE)
-            end_sessions(row.id)
+        self._signed_out_if_needed(row)
 
     def get_create_form(self):
         """Creating a user also takes the email and names; editing does not."""

@@ -11,15 +11,19 @@ DEFAULT_ADMIN_EMAIL = "admin@deepref.example.com"
 
 
 def set_admin(email: str, password: str) -> tuple[User, str]:
-    """Create `email` as an active admin, or reset, re-activate and promote it.
+    """Create `email` as an active admin, or reset, re-activate and promote it; either
+    way it holds the console role admin.
 
     Returns the user and a sentence saying what was done (never the password).
     """
+    from deepref.auth import roles  # (roles uses this module's last-admin rule)
+
     with User._meta.database.atomic():
         user = User.get_or_none(User.email == email)
         if user is None:
             user = User.create(email=email, role="admin", is_active=True,
                                password_hash=passwords.hash_password(password))
+            roles.grant(user, "admin")
             return user, f"Created admin {email}."
         changes = ["reset the password"]
         if user.role != "admin":
@@ -32,12 +36,14 @@ def set_admin(email: str, password: str) -> tuple[User, str]:
         ended = end_sessions(user.id)
         if ended:
             changes.append(f"signed out {ended} session(s)")
+        if roles.grant(user, "admin") is not None:
+            changes.append("granted the console role admin")
         return user, f"Updated {email}: {', '.join(changes)}."
 
 
 def active_admin_exists() -> bool:
-    """True if some active admin has a password (so someone can sign in)."""
-    return User.select().where(User.who_can_sign_in()).exists()
+    """True if some active admin with the console role admin has a password."""
+    return User.select().where(User.who_can_sign_in("admin")).exists()
 
 
 class LastAdmin(DeeprefError):
@@ -48,15 +54,17 @@ ADMINS_LOCK = "deepref-admins"
 
 
 def others_can_sign_in(user_id) -> None:
-    """Raise LastAdmin unless an admin other than `user_id` can sign in.
+    """Raise LastAdmin unless an admin other than `user_id` can sign in (an active
+    staff account with a password and the console role admin).
 
     Call inside the transaction that demotes, deactivates or deletes `user_id`: the
     lock is held until it ends, so two admins removing each other at once cannot both
     see the other one still there.
     """
     with User._meta.database.serialized(ADMINS_LOCK):
-        if User.select().where(User.who_can_sign_in() & (User.id != user_id)).exists():
+        admins = User.who_can_sign_in("admin")
+        if User.select().where(admins & (User.id != user_id)).exists():
             return
-        if not User.select().where(User.who_can_sign_in() & (User.id == user_id)).exists():
+        if not User.select().where(admins & (User.id == user_id)).exists():
             return  # this user could not sign in before either: nothing is lost
     raise LastAdmin("this is the last active admin who can sign in")

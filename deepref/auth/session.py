@@ -1,10 +1,11 @@
 """Who is signed in, and the gate in front of every /admin URL.
 
 Sessions are server-side: the signed cookie holds only a random token, whose hash
-names a row of admin_sessions. Every request reads that row with its user, so signing
-out (the row is deleted), a password reset, deactivation or loss of the admin role
-ends the session at once, even for a copied cookie. Sessions also end after IDLE
-without a request and MAX_AGE after sign-in, whatever the cookie says.
+names a row of admin_sessions. Every request reads that row with its user and their
+console roles, so signing out (the row is deleted), a password reset, deactivation,
+loss of the admin role or a change of console roles ends the session at once, even for
+a copied cookie. Sessions also end after IDLE without a request and MAX_AGE after
+sign-in, whatever the cookie says.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
+import peewee as pw
 from flask import g, jsonify, redirect, request, session, url_for
 from werkzeug.exceptions import SecurityError
 
 from deepref import console
 from deepref.errors import wants_json
-from deepref.models import AdminSession, User
+from deepref.models import AdminSession, User, UserRole
 from deepref.models.fields import utcnow
 
 # Flask-Admin's own assets (bootstrap, jquery...): public files, no data. Serving them
@@ -58,10 +60,16 @@ def _load_user() -> User | None:
     token = session.get("session_token")
     if not isinstance(token, str) or not token:
         return None
-    row = (AdminSession.select(AdminSession, User).join(User)
-           .where(AdminSession.token_hash == _hash(token)).first())
+    # One query: the session, its user and their console roles (a row per role).
+    rows = list(AdminSession.select(AdminSession, User, UserRole.role).join(User)
+                .join(UserRole, pw.JOIN.LEFT_OUTER, on=(UserRole.user == User.id), attr="grant")
+                .where(AdminSession.token_hash == _hash(token)))
     now = utcnow()
+    row = rows[0] if rows else None
     user = row.user if row else None
+    if user is not None:
+        user.console_roles = frozenset(r.user.grant.role for r in rows
+                                       if r.user.grant.role is not None)
     if (row is None or not user.can_sign_in
             or row.last_seen_at < now - IDLE or row.created_at < now - MAX_AGE):
         if row is not None:

@@ -2,7 +2,7 @@
 
 - db.py: `flask db ...` (apply, roll back, inspect and generate migrations)
 - prompts.py: `flask seed-prompts`, `flask rotate-prompt-key`
-- admins.py: `flask create-admin`, `flask ensure-admin`
+- admins.py: `flask create-admin`, `flask ensure-admin`, `flask grant-role`, `flask revoke-role`
 - local.py: `flask serve` (what `make run` starts)
 - demo.py: `flask demo-data`
 - errors.py: the one place failures become one line and an exit code
@@ -24,5 +24,6 @@ def init_app(app) -> None:
     app.cli.add_command(db.db_group)
     for command in (prompts.seed_prompts_command, prompts.rotate_prompt_key_command,
                     admins.create_admin_command, admins.ensure_admin_command,
+                    admins.grant_role_command, admins.revoke_role_command,
                     local.serve_command, demo.demo_data_command):
         app.cli.add_command(command)

@@ -1,6 +1,8 @@
-"""`flask create-admin` and `flask ensure-admin`: thin wrappers over deepref.auth.admins.
+"""`flask create-admin`, `flask ensure-admin`, `flask grant-role` and `flask revoke-role`:
+thin wrappers over deepref.auth.admins and deepref.auth.roles.
 
-Exit codes: 0 done, 1 the database failed, 2 bad input (email, password).
+Exit codes: 0 done, 1 the database failed or the last admin would lose `admin`, 2 bad
+input (email, password, role, an account that is not staff).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from deepref.auth import passwords
-from deepref.auth.admins import DEFAULT_ADMIN_EMAIL, active_admin_exists, set_admin
+from deepref.auth import passwords, roles
+from deepref.auth.admins import DEFAULT_ADMIN_EMAIL, LastAdmin, active_admin_exists, set_admin
 from deepref.cli.errors import command_errors
 from deepref.db import database
+from deepref.models import User
+from deepref.models.roles import CONSOLE_ROLES
 
 
 class BadInput(click.ClickException):
@@ -52,6 +56,51 @@ def create_admin_command(email, password_stdin):
         raise BadInput(problem)
     _, said = set_admin(email, password)
     click.echo(said)
+
+
+def _user(email: str) -> User:
+    email = passwords.normalise_email(email)
+    user = User.get_or_none(User.email == email) if email else None
+    if user is None:
+        raise BadInput(f"no user with the email {email!r}")
+    return user
+
+
+ROLE = click.Choice(CONSOLE_ROLES)
+
+
+@click.command("grant-role")
+@click.argument("email")
+@click.argument("role", type=ROLE)
+@with_appcontext
+@command_errors
+def grant_role_command(email, role):
+    """Give a staff account a console role (admin, reviewer, prompt-editor, viewer)."""
+    user = _user(email)
+    if roles.grant(user, role) is not None:
+        click.echo(f"Granted {role} to {user.email}; their sessions were ended.")
+    else:
+        click.echo(f"{user.email} already holds {role}: nothing to do.")
+
+
+@click.command("revoke-role")
+@click.argument("email")
+@click.argument("role", type=ROLE)
+@with_appcontext
+@command_errors
+def revoke_role_command(email, role):
+    """Take a console role from a user (the last admin keeps admin)."""
+    user = _user(email)
+    try:
+        revoked = roles.revoke(user, role)
+    except LastAdmin:
+        raise click.ClickException(
+            f"{user.email} is the last active admin who can sign in, so they keep admin: "
+            "grant admin to another staff account first. Nothing was changed.") from None
+    if revoked:
+        click.echo(f"Revoked {role} from {user.email}; their sessions were ended.")
+    else:
+        click.echo(f"{user.email} does not hold {role}: nothing to do.")
 
 
 @click.command("ensure-admin")

@@ -1,10 +1,11 @@
-"""The nine tables' models. Importing this package also attaches their indexes."""
+"""The tables' models. Importing this package also attaches their indexes."""
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
 from deepref.models.audit import AuditLog
 from deepref.models.auth import AdminSession, LoginAttempt
 from deepref.models.base import BaseModel
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
+from deepref.models.roles import UserRole
 from deepref.models import indexes  # noqa: F401  (attaches the named indexes)
 
 ALL_MODELS = [
@@ -20,6 +21,7 @@ ALL_MODELS = [
     AuditLog,
     LoginAttempt,
     AdminSession,
+    UserRole,
 ]
 
 __all__ = [
@@ -37,4 +39,5 @@ __all__ = [
     "LoginAttempt",
     "Reference",
     "User",
+    "UserRole",
 ]

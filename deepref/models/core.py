@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import peewee as pw
@@ -62,13 +63,23 @@ class User(BaseModel):
 
     @property
     def can_sign_in(self) -> bool:
-        """May this user use the admin console (given the right password)?"""
-        return bool(self.is_active and self.role == "admin" and self.password_hash)
+        """May this user use the admin console (given the right password)? An active
+        staff account (role admin) with a password and a console role (models/roles.py)."""
+        return bool(self.is_active and self.role == "admin" and self.password_hash
+                    and self.console_roles)
+
+    @functools.cached_property
+    def console_roles(self) -> frozenset[str]:
+        """The console roles this user holds (read once per loaded instance)."""
+        from deepref.models.roles import roles_of
+        return roles_of(self.id) if self.id else frozenset()
 
     @classmethod
-    def who_can_sign_in(cls) -> pw.Expression:
-        """`can_sign_in` as a condition on the users table."""
-        return (cls.is_active == True) & (cls.role == "admin") & cls.password_hash.is_null(False)  # noqa: E712
+    def who_can_sign_in(cls, role: str | None = None) -> pw.Expression:
+        """`can_sign_in` as a condition on the users table; with `role`: and holds it."""
+        from deepref.models.roles import holds
+        return ((cls.is_active == True) & (cls.role == "admin")  # noqa: E712
+                & cls.password_hash.is_null(False) & holds(role))
 
 
 class Reference(BaseModel):
@@ -159,4 +170,5 @@ class KYCDocument(BaseModel):
         ]
 
     def __str__(self):
-        return f"{(self.document_type or '').replace('_', ' ')} {self.file_path or ''}".strip()
+        # Not the file's path: labels show to console roles that may not see it.
+        return f"{(self.document_type or '').replace('_', ' ')} {str(self.id or '')[:8]}".strip()

@@ -12,6 +12,7 @@ from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISess
 from deepref.models.audit import AuditLog
 from deepref.models.auth import AdminSession, LoginAttempt
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
+from deepref.models.roles import UserRole
 
 # Full-text documents: search must use exactly these, so PostgreSQL uses the GIN indexes.
 REFERENCE_FTS_DOCUMENT = (
@@ -30,6 +31,7 @@ UNIQUE = {
     AIPrompt: [("uq_ai_prompts_prompt_id", "prompt_id")],
     AISession: [("uq_ai_sessions_agent_id", "agent_id")],
     AIFinetuneDataset: [("uq_ai_finetune_datasets_interaction_id", "interaction")],
+    UserRole: [("uq_user_roles_user_id_role", "user", "role")],  # also serves user_id
 }
 
 # Every foreign-key column leads some index (revisions 001 and 002).
@@ -48,6 +50,7 @@ FOREIGN_KEY = {
     ],
     AuditLog: [("ix_audit_log_user_id", "user")],
     AdminSession: [("ix_admin_sessions_user_id", "user")],
+    UserRole: [("ix_user_roles_granted_by_id", "granted_by")],
 }
 
 # The console's tables (revisions 004-006).

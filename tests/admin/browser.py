@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from databases import TEST_KEYS, database_of
 from deepref import create_app
 from deepref import migrate as runner
-from deepref.models import User
+from deepref.models import User, UserRole
 from support import make_bundle, make_finetune, make_interaction, make_prompt, make_session
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,7 +61,8 @@ def server(tmp_path, hits):
     hits["server"] = Hits(app)
     database = database_of(app)
     runner.migrate(database, echo=lambda line: None)
-    User.create(email=EMAIL, role="admin", password_hash=generate_password_hash(PASSWORD))
+    UserRole.create(role="admin", user=User.create(
+        email=EMAIL, role="admin", password_hash=generate_password_hash(PASSWORD)))
     jane = User.create(email="jane.seeker@example.com")
     make_bundle(jane, title="Jane's bundle")
     make_finetune(make_interaction(make_session(jane), make_prompt()))

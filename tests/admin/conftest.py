@@ -17,7 +17,7 @@ from databases import (
     BACKENDS, app_env, close_database, database_of, migrated_app, throwaway_database,
 )
 from deepref import auth
-from deepref.models import User
+from deepref.models import User, UserRole
 from browser import hits, page, server  # noqa: F401  (the browser tests' fixtures)
 from support import ADMIN_EMAIL, ADMIN_ID, PASSWORD, empty_tables, token
 
@@ -64,7 +64,9 @@ def db(app):
 @pytest.fixture
 def admin_user(db, password_hash):
     """The signed-in admin; the same id and hash in every test, so one sign-in serves all."""
-    return User.create(id=ADMIN_ID, email=ADMIN_EMAIL, role="admin", password_hash=password_hash)
+    user = User.create(id=ADMIN_ID, email=ADMIN_EMAIL, role="admin", password_hash=password_hash)
+    UserRole.create(user=user, role="admin")
+    return user
 
 
 _signed_in_once: set[str] = set()  # backends whose admin signed in through the form

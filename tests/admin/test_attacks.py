@@ -9,7 +9,7 @@ from support import (
     make_reference, make_session, make_user, post, text,
 )
 
-from deepref.models import AuditLog, Reference, User
+from deepref.models import AuditLog, Reference, User, UserRole
 
 
 @pytest.mark.parametrize("change", ["demote", "deactivate"])
@@ -34,6 +34,7 @@ def test_the_last_admin_cannot_be_deleted(client, db):
 
 def test_an_admin_can_be_demoted_while_another_remains(client, db, password_hash):
     other = make_user("second@example.com", role="admin", password_hash=password_hash)
+    UserRole.create(user=other, role="admin")
     form = form_of(client, f"/admin/user/edit/?id={other.id}")
     response = post(client, f"/admin/user/edit/?id={other.id}", {**form, "role": ["seeker"]})
     assert response.status_code == 302

@@ -8,7 +8,7 @@ import peewee as pw
 from deepref.admin import labels
 from deepref.models import ALL_MODELS
 
-SMALL_TABLES = {"ai_prompts"}  # a handful of rows: any order is cheap
+SMALL_TABLES = {"ai_prompts", "user_roles"}  # a handful of rows: any order is cheap
 
 
 def leading_columns(model) -> set[str]:
