@@ -58,12 +58,12 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
 # A view method's endpoint name -> the action it needs (a tuple: any one of them).
 METHODS: dict[str, str | tuple[str, ...]] = {
     "index": "read", "index_view": "read", "details_view": "read", "history_view": "read",
-    "export_csv": "read", "export": "read",
-    "create_view": "create", "edit_view": "edit", "revert_view": "edit", "ajax_update": "edit",
+    "export_csv": "read",
+    "create_view": "create", "edit_view": "edit", "revert_view": "edit",
     "ajax_lookup": ("create", "edit"),
     "delete_view": "delete", "delete_confirm": "delete",
     "reject_view": "review", "review_view": "review",
-}
+}  # Flask-Admin's export/<type>/ and ajax/update/ are off in every view: refused
 # Bulk actions ("With selected") by name -> the action they need.
 BULK = {"approve": "review", "reject": "review", "include": "edit", "exclude": "edit"}
 # Columns shown only with an action: {table: {column: (view whose rule decides, action)}}.
