@@ -18,6 +18,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 from peewee import fn
 
+from deepref.admin import access
 from deepref.models import (AIInteraction, AIPrompt, AISession, Bundle, KYCDocument, Reference, User,
                             UserRole)
 
@@ -153,7 +154,9 @@ class ListMixin:
         if self.search_document and self.database.has_full_text_search:
             condition = full_text(self.search_document, text)
         else:
-            own = [getattr(self.model, f) for f in self.search_fields]
+            # A column the user's console role does not show is not searched either.
+            hidden = access.hidden_columns(self.model._meta.table_name)
+            own = [getattr(self.model, f) for f in self.search_fields if f not in hidden]
             condition = contains(own, text) if own else None
         for fk_name, columns in self.search_related.items():
             fk = getattr(self.model, fk_name)

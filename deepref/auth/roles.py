@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from deepref.auth.admins import others_can_sign_in
+from deepref.auth.admins import ADMINS_LOCK, others_can_sign_in
 from deepref.auth.session import end_sessions
 from deepref.exceptions import UsageError
 from deepref.models import AuditLog, User, UserRole
@@ -58,9 +58,12 @@ def revoke(user: User, role: str, actor: User | None = None) -> bool:
     """Take `role` from `user`; False if they did not hold it. The last admin keeps it
     (admins.LastAdmin)."""
     check_role(role)
-    with UserRole._meta.database.atomic():
+    database = UserRole._meta.database
+    # Revoking admin: the whole transaction under the admins' lock (on SQLite a write
+    # lock from its start, as a read-then-write transaction cannot wait for one).
+    with database.serialized(ADMINS_LOCK) if role == "admin" else database.atomic():
         if role == "admin":
-            others_can_sign_in(user.id)  # holds the admins' lock until the commit
+            others_can_sign_in(user.id)
         row = UserRole.get_or_none(user=user.id, role=role)
         if row is None:
             return False

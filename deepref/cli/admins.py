@@ -71,7 +71,7 @@ ROLE = click.Choice(CONSOLE_ROLES)
 
 @click.command("grant-role")
 @click.argument("email")
-@click.argument("role", type=ROLE)
+@click.argument("role", type=ROLE, metavar="ROLE")
 @with_appcontext
 @command_errors
 def grant_role_command(email, role):
@@ -85,7 +85,7 @@ def grant_role_command(email, role):
 
 @click.command("revoke-role")
 @click.argument("email")
-@click.argument("role", type=ROLE)
+@click.argument("role", type=ROLE, metavar="ROLE")
 @with_appcontext
 @command_errors
 def revoke_role_command(email, role):

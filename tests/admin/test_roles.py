@@ -353,6 +353,10 @@ def test_kyc_paths_and_decrypted_prompts_show_only_to_the_roles_that_may_see_the
         shown += text(response) if response.status_code == 200 else ""
     sees_paths = role in (ADMIN, REVIEWER)
     assert ("secret-passport.png" in shown) is sees_paths, role
+    # Nor can a search by the path tell whether a document has it.
+    found = send(client, "GET", "/admin/kycdocument/?search=secret-passport")
+    if found.status_code == 200:
+        assert (str(doc.id) in text(found)) is sees_paths, role
     assert ("You are a careful coach." in shown) is (role in (ADMIN, EDITOR)), role
 
 
