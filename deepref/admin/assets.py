@@ -57,8 +57,9 @@ def menu(admin_view) -> list[tuple[str, str | None, bool, list]]:
             urls[id(item)] = item.get_url()
         return item.name, urls[id(item)], item.is_active(admin_view), []
 
-    return [entry(item) for item in admin_view.admin.menu()
-            if item.is_category() or (item.is_accessible() and item.is_visible())]
+    shown = [entry(item) for item in admin_view.admin.menu()
+             if item.is_category() or (item.is_accessible() and item.is_visible())]
+    return [e for e in shown if e[1] is not None or e[3]]  # no empty category
 
 
 def cache_versioned(response):

@@ -68,8 +68,8 @@ def _load_user() -> User | None:
     row = rows[0] if rows else None
     user = row.user if row else None
     if user is not None:
-        user.console_roles = frozenset(r.user.grant.role for r in rows
-                                       if r.user.grant.role is not None)
+        grants = (getattr(r.user, "grant", None) for r in rows)  # None: no role at all
+        user.console_roles = frozenset(g.role for g in grants if g is not None and g.role)
     if (row is None or not user.can_sign_in
             or row.last_seen_at < now - IDLE or row.created_at < now - MAX_AGE):
         if row is not None:

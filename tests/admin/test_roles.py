@@ -317,6 +317,7 @@ def test_no_page_offers_a_role_what_it_would_refuse(app, clients, role):
     AuditLog.create(action="update", table_name="kyc_documents", row_id=str(rows["kycdocument"].id),
                     changes={"file_path": ["kyc/old/secret-passport.png", rows["kycdocument"].file_path]})
     seen, forms, actions = crawl(clients[role])
+    assert (">AI<" in text(clients[role].get("/admin/"))) is (role != REVIEWER)  # no empty menu
     assert len(seen) > (5 if role == EDITOR else 20), seen
     refused = {url: code for url, code in seen.items() if code == 403}
     assert refused == {}, f"{role} was shown links to pages it may not open: {refused}"
@@ -447,3 +448,17 @@ def test_demoting_a_staff_account_takes_its_console_roles(clients):
     assert not UserRole.select().where(UserRole.user == staff.id).exists()
     assert AuditLog.select().where((AuditLog.table_name == "user_roles")
                                    & (AuditLog.action == "delete")).count() == 1
+
+
+def test_a_staff_account_needs_a_console_role_to_sign_in(app, clients):
+    rows = make_rows()
+    staff = rows["staff"]
+    User.update(password_hash=User.get_by_id(ADMIN_ID).password_hash).where(
+        User.id == staff.id).execute()
+    theirs = app.test_client()
+    with theirs.session_transaction() as session:
+        session.update(auth.session_values(staff))
+    assert theirs.get("/admin/").status_code == 200  # a viewer
+    UserRole.delete().where(UserRole.user == staff.id).execute()  # behind the console's back
+    assert theirs.get("/admin/").status_code == 302  # no role: signed out
+    assert not AdminSession.select().where(AdminSession.user == staff.id).exists()
