@@ -10,8 +10,9 @@ Modules: base (the ModelView: transactions, audit, deletes, stale edits), listin
 filters / lookups / rules (forms), deletes, trail (audit records), history and
 history_pages (every record's history, revert), export (CSV), aggregates (bundles'
 RCS), kyc_review (decisions and the user's KYC status), assets (versioned static
-files), charts (server-side SVG), one module per area (references, bundles, kyc, users,
-prompts, ai, audit) and dashboard. guard (query strings and return addresses checked
+files), charts (server-side SVG), access (the console roles' rule table and its gate),
+one module per area (references, bundles, kyc, users, roles, prompts, ai, audit) and
+dashboard. guard (query strings and return addresses checked
 before any view) and pages (short 400 / 404 / 500 pages for /admin) keep bad input from
 ever becoming a traceback. Templates live in templates/admin/deepref/.
 """

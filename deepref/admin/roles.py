@@ -47,7 +47,6 @@ class UserRoleAdmin(AdminModelView):
         *filters.related(UserRole.user, User.email, "User email"),
     ]
     form_columns = ("user", "role")
-    form_excluded_columns = ()
     choices = {"role": CONSOLE_ROLES}
     form_args = {"role": {"description": (
         "admin: everything. reviewer: the KYC queue; references, bundles and users read-only. "
