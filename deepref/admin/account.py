@@ -8,6 +8,8 @@ a POST with the CSRF token (deepref.auth.security); nothing here acts on another
 
 from __future__ import annotations
 
+import uuid
+
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from markupsafe import Markup
@@ -82,12 +84,12 @@ class AccountView(BaseView):
         target, here = request.form.get("session", ""), str(current_session_id())
         try:
             ended = AdminSession.delete().where(
-                (AdminSession.id == target) & (AdminSession.user == user.id)).execute()
+                (AdminSession.id == uuid.UUID(target)) & (AdminSession.user == user.id)).execute()
         except ValueError:  # not a session id at all
             ended = 0
         if not ended:
             flash("That session had ended already.", "info")
-        elif target == here:
+        elif str(uuid.UUID(target)) == here:
             log_out()
             flash("You are signed out.")
             return redirect(url_for("auth.login"))

@@ -91,7 +91,7 @@ def confirm_enrolment(user, code: str, actor=None) -> list[str] | None:
         return None
     with SecondFactor._meta.database.atomic():
         SecondFactor.update(confirmed_at=utcnow()).where(SecondFactor.id == factor.id).execute()
-        codes = _new_recovery_codes(user)
+        codes = new_recovery_codes(user)
         _audit(user, NONE, ENROLLED, actor or user)
     return codes
 
@@ -143,7 +143,8 @@ def _accept_totp(factor: SecondFactor, code: str) -> bool:
     return False
 
 
-def _new_recovery_codes(user) -> list[str]:
+def new_recovery_codes(user) -> list[str]:
+    """Replace the user's recovery codes with RECOVERY_CODES new ones; the codes, shown once."""
     RecoveryCode.delete().where(RecoveryCode.user == user.id).execute()
     codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
              for _ in range(RECOVERY_CODES)]
