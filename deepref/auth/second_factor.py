@@ -17,15 +17,19 @@ Enrolment, removal and reset are written to the audit log as an "update" of the 
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 
 import pyotp
 import segno
 
+from deepref.exceptions import DeeprefError
 from deepref.models import AuditLog, RecoveryCode, SecondFactor, User
 from deepref.models.fields import utcnow
 from werkzeug.security import check_password_hash, generate_password_hash
+
+log = logging.getLogger(__name__)
 
 ISSUER = "deepref admin"
 RECOVERY_CODES = 10
@@ -133,7 +137,11 @@ def _accept_totp(factor: SecondFactor, code: str) -> bool:
     code = normalise(code)
     if not CODE_PATTERN.match(code):
         return False
-    totp = pyotp.TOTP(factor.secret)
+    try:
+        totp = pyotp.TOTP(factor.secret)
+    except DeeprefError as exc:  # its key left PROMPT_ENCRYPTION_KEYS: no code can match
+        log.error("second factor of user %s: %s", factor.user_id, exc)
+        return False
     now = totp.timecode(utcnow())
     for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):
         if totp.verify(code, for_time=step * totp.interval):

@@ -196,3 +196,31 @@ def test_codes_of_the_next_step_are_accepted_once(admin_user, db):
     ahead = totp.at((totp.timecode(factor.created_at) + 1) * totp.interval)
     assert second_factor.check_code(admin_user, ahead)
     assert not second_factor.check_code(admin_user, ahead)
+
+
+def test_an_undecryptable_secret_refuses_codes_without_an_error(anon, admin_user, db):
+    secret, _ = enrol(admin_user)
+    db.execute_sql("UPDATE second_factors SET secret = 'not a fernet token'")
+    password_step(anon)
+    refused = code_step(anon, code(secret))
+    assert refused.status_code == 200 and "not valid" in text(refused) and not signed_in(anon)
+
+
+def test_rotating_the_key_re_encrypts_second_factor_secrets(app, admin_user, db):
+    from cryptography.fernet import Fernet
+
+    from deepref import crypto
+    from deepref.cli.prompts import reencrypt
+
+    secret, _ = enrol(admin_user)
+    old = crypto.cipher()
+    new_key = Fernet.generate_key().decode()
+    keys = [new_key, *app.config["DEEPREF"].prompt_encryption_keys]
+    crypto.bind(crypto.PromptCipher(keys))
+    try:
+        assert reencrypt(SecondFactor.secret) == (1, 1)
+        crypto.bind(crypto.PromptCipher([new_key]))  # the old key gone
+        assert SecondFactor.get().secret == secret
+        assert second_factor.check_code(admin_user, code(secret))
+    finally:
+        crypto.bind(old)
