@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyotp
 from axe_playwright_python.sync_playwright import Axe
-from browser import EMAIL, PASSWORD, hits, is_csp_violation, page, server  # noqa: F401
+from browser import EMAIL, PASSWORD, is_csp_violation
 from playwright.sync_api import expect
 
 from deepref.models import SecondFactor
@@ -22,9 +22,9 @@ def fresh_code(secret: str) -> str:
     return totp.at(step * totp.interval)
 
 
-def serious(axe, page) -> list:
-    found = axe.run(page).response["violations"]
-    return [(page.url, v["id"], v["nodes"][0]["target"]) for v in found
+def serious(axe, tab) -> list:
+    found = axe.run(tab).response["violations"]
+    return [(tab.url, v["id"], v["nodes"][0]["target"]) for v in found
             if v["impact"] in ("serious", "critical")]
 
 
