@@ -74,6 +74,8 @@ def code():
 
     Wrong codes count against the same lockout as wrong passwords."""
     user, next_url = second_step_user()
+    if user is None and current_user() is not None:
+        return _go_to(None)  # signed in already
     if user is None:
         flash(STEP_EXPIRED)
         return redirect(url_for("auth.login"))
