@@ -48,6 +48,10 @@ def test_enrolment_takes_effect_only_after_a_valid_code(client, admin_user, db):
     entry = AuditLog.get(AuditLog.table_name == "users")
     assert entry.changes == {"second_factor": ["none", "enrolled"]}
     assert entry.actor_email == ADMIN_EMAIL and entry.row_id == str(admin_user.id)
+    history = text(client.get(f"/admin/user/history/?id={admin_user.id}"))
+    assert "Second factor" in history and "enrolled" in history
+    revert = client.get(f"/admin/user/revert/?entry={entry.id}")
+    assert "changed a secret (Second factor)" in text(revert)
     # Enrolled: the page sends back to the account; the codes are never shown again.
     again = client.get("/admin/account/second-factor")
     assert again.status_code == 302 and again.location.endswith("/admin/account/")
@@ -64,6 +68,7 @@ def test_sign_in_asks_for_the_code_after_the_password(anon, admin_user):
     done = code_step(anon, code(secret))
     assert done.status_code == 302 and done.location.endswith("/admin/reference/")
     assert signed_in(anon) and AdminSession.select().count() == 1
+    assert anon.get("/login/code").location.endswith("/admin/")  # signed in already
 
 
 def test_a_wrong_code_is_refused_and_counted(anon, admin_user):

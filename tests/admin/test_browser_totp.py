@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyotp
 from axe_playwright_python.sync_playwright import Axe
-from browser import EMAIL, PASSWORD, is_csp_violation
+from browser import EMAIL, OUTPUT, PASSWORD, is_csp_violation
 from playwright.sync_api import expect
 
 from deepref.models import SecondFactor
@@ -42,6 +42,8 @@ def test_set_up_a_second_factor_and_sign_in_with_it(server, page):
     failures += serious(axe, page)
     page.click("#enrol-factor")
     expect(page.locator(".totp-qr svg")).to_be_visible()
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "admin-account-enrol.png"), full_page=True)
     failures += serious(axe, page)
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     page.fill("#code", pyotp.TOTP(secret).now())
@@ -66,5 +68,6 @@ def test_set_up_a_second_factor_and_sign_in_with_it(server, page):
     expect(page.locator("#signed-in-as")).to_have_text(EMAIL)
     page.goto(f"{server}/admin/account/")
     expect(page.locator("#factor-status")).to_contain_text("10 unused recovery codes left")
+    page.screenshot(path=str(OUTPUT / "admin-account.png"), full_page=True)
     assert failures == [], failures
     assert problems == [], problems
