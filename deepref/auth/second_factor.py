@@ -94,7 +94,10 @@ def confirm_enrolment(user, code: str, actor=None) -> list[str] | None:
     if factor is None or not _accept_totp(factor, code):
         return None
     with SecondFactor._meta.database.atomic():
-        SecondFactor.update(confirmed_at=utcnow()).where(SecondFactor.id == factor.id).execute()
+        if not (SecondFactor.update(confirmed_at=utcnow())
+                .where((SecondFactor.id == factor.id) & SecondFactor.confirmed_at.is_null())
+                .execute()):
+            return None  # confirmed meanwhile by another request, which showed the codes
         codes = new_recovery_codes(user)
         _audit(user, NONE, ENROLLED, actor or user)
     return codes
