@@ -50,9 +50,15 @@ def _print_sql(rendered) -> None:
     "Stop after this revision: its name, file name or number (e.g. 002)."))
 @click.option("--sql", "show_sql", is_flag=True, help=(
     "Print the SQL that would run, revision by revision, and change nothing."))
+@click.option("--allow-out-of-order", is_flag=True, help=(
+    "Also apply pending revisions numbered below the last applied one."))
 @command_errors(needs_file=False)  # the one command that creates a new SQLite file
-def migrate_command(target, show_sql):
+def migrate_command(target, show_sql, allow_out_of_order):
     """Apply pending revisions in order.
+
+    Refuses, applying nothing, when an applied revision's file is missing or changed
+    (see `flask db accept`), when two files share a number, or when a pending revision is
+    numbered below the last applied one (unless --allow-out-of-order).
 
     On PostgreSQL every statement waits at most MIGRATION_LOCK_TIMEOUT for a lock and
     is tried again (MIGRATION_ATTEMPTS) when it has to; who blocked it is printed.
@@ -60,11 +66,13 @@ def migrate_command(target, show_sql):
     if show_sql:
         db = _database() if _database().file is None or _database().file.exists() else (
             SqliteDatabase(":memory:"))  # no file yet: nothing applied, and none is made
+        runner.require_files(db, _directory())
         names = runner.pending(db, _directory(), target)
         _print_sql(preview.sql(db, _directory(), names, limits=_limits()))
         return
     applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo,
-                             limits=_limits(), live=_terminal())
+                             limits=_limits(), live=_terminal(),
+                             allow_out_of_order=allow_out_of_order)
     if applied:
         click.echo(f"Applied {len(applied)} revision(s); the database is at {applied[-1]}.")
     elif target is not None:
@@ -88,6 +96,7 @@ def rollback_command(steps, target, show_sql):
     if steps is not None and target is not None:
         raise click.UsageError("give --steps or --to, not both")
     if show_sql:
+        runner.require_files(_database(), _directory())
         names = runner.to_undo(_database(), steps or 1, target)
         _print_sql(preview.sql(_database(), _directory(), names, downgrade=True,
                                limits=_limits()))
@@ -105,11 +114,17 @@ def rollback_command(steps, target, show_sql):
 @db_group.command("status", short_help="List revisions; exit 1 unless up to date.")
 @command_errors
 def status_command():
-    """List revisions; exit 1 when some are pending or applied but missing here."""
-    states = runner.status(_database(), _directory())
+    """List revisions; exit 1 when some are pending, applied but missing here or changed
+    since, out of order, or two share a number."""
+    from deepref.migrate import ledger
+
+    book = ledger.read(_database(), _directory())
+    states = runner.states(book)
     for state in states:
         if not state.on_disk:
             click.echo(f"[?] {state.name}  applied {_when(state)}, but its file is missing")
+        elif state.changed:
+            click.echo(f"[!] {state.name}  applied {_when(state)}, but its file changed since")
         elif state.applied_at:
             click.echo(f"[x] {state.name}  applied {_when(state)}")
         else:
@@ -120,9 +135,15 @@ def status_command():
         # Older code against a newer database must not pass a deploy gate.
         click.echo(f"{len(unknown)} applied revision(s) have no file here: this code is "
                    "older than the database; deploy the code that has them.")
+    faults = [*book.shared_number_lines(), *book.changed_lines(), *book.out_of_order_lines()]
+    for line in faults:
+        click.echo(line)
+    if book.unchecked:
+        click.echo(f"{len(book.unchecked)} applied revision(s) have no checksum yet: the next "
+                   "`flask db migrate` records them.")
     if pending:
         click.echo(f"{len(pending)} pending revision(s): run `flask db migrate`.")
-    if pending or unknown:
+    if pending or unknown or faults:
         raise SystemExit(1)
     click.echo("Up to date.")
 
@@ -153,6 +174,8 @@ def create_command(name, auto, renames, drops):
 
     if auto:
         _database().require_file()
+    else:
+        _note_missing_files()
     created = runner.create(_database(), name, models.ALL_MODELS if auto else None,
                             _directory(), renames=renames, drops=drops,
                             sql_indexes=POSTGRES_ONLY_INDEXES)
@@ -165,10 +188,27 @@ def create_command(name, auto, renames, drops):
                    "`flask db lint`; a drop or a rename waits for your LINT_ACCEPT.")
 
 
+def _note_missing_files() -> None:
+    """A note per applied revision whose file is missing (an empty revision is still made,
+    numbered after them)."""
+    from deepref.migrate import ledger
+
+    db = _database()
+    if db.file is not None and not db.file.exists():
+        return
+    try:
+        book = ledger.read(db, _directory())
+    except dblayer.failures.DATABASE_ERRORS:
+        return  # an empty revision needs no database
+    for line in book.missing_lines():
+        click.echo(f"note: {line}")
+
+
 @db_group.command("check")
 @command_errors
 def check_command():
     """Compare the live database with the models; exit 1 on any drift."""
+    runner.require_files(_database(), _directory())  # older code compares older models
     differences = schema_check.compare(_database())
     for line in differences:
         click.echo(line)
@@ -189,6 +229,7 @@ def lint_command(names):
     form. A revision accepts a finding with LINT_ACCEPT = {"rule": "why"} in its file.
     """
     db, directory = _database(), _directory()
+    runner.require_files(db, directory)
     known = runner.available(directory)
     chosen = [runner.resolve(name, known) for name in names] or runner.pending(db, directory)
     found = preview.lint_revisions(db, directory, chosen, _limits())
@@ -208,3 +249,20 @@ def lint_command(names):
     if open_findings:
         click.echo(f"{open_findings} finding(s) to fix or accept.")
         raise SystemExit(1)
+
+
+@db_group.command("accept", short_help="Record a reviewed edit of an applied revision.")
+@click.argument("name")
+@click.option("--reason", required=True, metavar="TEXT", help=(
+    "Why the edit is right (kept in the history with who accepted it and when)."))
+@command_errors
+def accept_command(name, reason):
+    """Accept the edited file of applied revision NAME after review: its new checksum
+    is recorded, and the acceptance kept (who, when, why, old and new checksum).
+
+    Only for edits that do not change what the revision did to a database it already
+    ran on (a comment, a fixed rollback); anything else belongs in a new revision.
+    """
+    done = runner.accept(_database(), name, reason, _directory(), echo=click.echo)
+    click.echo(f"Accepted the edit of {done.name}.py ({done.old_checksum[:12] or 'none'} -> "
+               f"{done.new_checksum[:12]}), by {done.accepted_by}.")
