@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from deepref import db as dblayer
 from deepref import migrate as runner
-from deepref.cli.errors import command_errors
+from deepref.cli.errors import command_errors, database_message
 from deepref.db import SqliteDatabase
 from deepref.migrate import check as schema_check
 from deepref.migrate import preview
@@ -266,3 +266,58 @@ def accept_command(name, reason):
     done = runner.accept(_database(), name, reason, _directory(), echo=click.echo)
     click.echo(f"Accepted the edit of {done.name}.py ({done.old_checksum[:12] or 'none'} -> "
                f"{done.new_checksum[:12]}), by {done.accepted_by}.")
+
+
+@db_group.command("doctor", short_help="One report: models, revisions, history, database.")
+@command_errors(needs_file=False)  # a missing SQLite file is "cannot connect" (exit 3)
+def doctor_command():
+    """Report everything the runner knows, one line per finding, then a summary: models
+    vs revision files (would `create --auto` draft anything?), revision files vs history
+    (pending, missing, changed, out of order, shared numbers), drift, lint findings in
+    pending revisions, INVALID indexes, and who holds or waits for the migration lock.
+
+    Exit codes: 0 nothing needs action (notes may be printed), 1 findings need action,
+    2 bad usage, 3 cannot connect to the database.
+    """
+    from deepref.migrate import doctor
+
+    try:
+        _database().require_file()
+        report = doctor.examine(_database(), _directory())
+    except dblayer.NoDatabase as exc:
+        raise _cannot_connect(exc.message) from None
+    except dblayer.failures.DATABASE_ERRORS as exc:
+        failure = dblayer.classify(exc)
+        if not failure.is_connection:
+            raise
+        where = current_app.config["DEEPREF"].database.describe()
+        raise _cannot_connect(database_message(failure, where)) from None
+    for finding in report.findings:
+        click.echo(finding.line())
+    click.echo(report.summary())
+    raise SystemExit(report.exit_code)
+
+
+def _cannot_connect(message: str) -> click.ClickException:
+    from deepref.migrate.doctor import CANNOT_CONNECT
+
+    failed = click.ClickException(message)
+    failed.exit_code = CANNOT_CONNECT
+    return failed
+
+
+@db_group.command("baseline", short_help="Adopt a database whose schema was built elsewhere.")
+@click.argument("name")
+@command_errors
+def baseline_command(name):
+    """Record the revisions up to NAME as applied, without running them, on a database
+    that has no history but already has their schema (built by the original system, or
+    by hand). The revisions are built on a scratch database (on PostgreSQL a database
+    created and dropped for it: CREATEDB needed) and compared with this one; any
+    difference is listed and nothing is recorded.
+    """
+    from deepref.migrate.baseline import baseline
+
+    names = baseline(_database(), name, _directory(), echo=click.echo)
+    click.echo(f"Adopted: {len(names)} revision(s) recorded as applied, up to {names[-1]}; "
+               "`flask db migrate` applies the rest.")
