@@ -15,8 +15,6 @@ from deepref import db as dblayer
 from deepref import migrate as runner
 from deepref.cli.errors import command_errors, database_message
 from deepref.db import SqliteDatabase
-from deepref.migrate import check as schema_check
-from deepref.migrate import preview
 
 db_group = AppGroup("db", help="Apply, roll back, inspect and generate migrations.")
 
@@ -68,6 +66,8 @@ def migrate_command(target, show_sql, allow_out_of_order):
             SqliteDatabase(":memory:"))  # no file yet: nothing applied, and none is made
         runner.require_files(db, _directory())
         names = runner.pending(db, _directory(), target)
+        from deepref.migrate import preview  # lint and PostgreSQL's parser: only here
+
         _print_sql(preview.sql(db, _directory(), names, limits=_limits()))
         return
     applied = runner.migrate(_database(), _directory(), target=target, echo=click.echo,
@@ -98,6 +98,8 @@ def rollback_command(steps, target, show_sql):
     if show_sql:
         runner.require_files(_database(), _directory())
         names = runner.to_undo(_database(), steps or 1, target)
+        from deepref.migrate import preview
+
         _print_sql(preview.sql(_database(), _directory(), names, downgrade=True,
                                limits=_limits()))
         return
@@ -209,6 +211,8 @@ def _note_missing_files() -> None:
 def check_command():
     """Compare the live database with the models; exit 1 on any drift."""
     runner.require_files(_database(), _directory())  # older code compares older models
+    from deepref.migrate import check as schema_check
+
     differences = schema_check.compare(_database())
     for line in differences:
         click.echo(line)
@@ -232,6 +236,8 @@ def lint_command(names):
     runner.require_files(db, directory)
     known = runner.available(directory)
     chosen = [runner.resolve(name, known) for name in names] or runner.pending(db, directory)
+    from deepref.migrate import preview
+
     found = preview.lint_revisions(db, directory, chosen, _limits())
     open_findings = 0
     for name in chosen:

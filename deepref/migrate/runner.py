@@ -38,7 +38,7 @@ from peewee_migrate import Migrator, Router
 from deepref.config import MIGRATIONS_DIR, MigrationSettings
 from deepref.db import failures, first_line
 from deepref.exceptions import DeeprefError, UsageError
-from deepref.migrate import history, ledger, lint
+from deepref.migrate import history, ledger
 from deepref.migrate.history import HISTORY_TABLE
 from deepref.migrate.steps import Backfill, Online, Step, Transaction, plan
 from deepref.migrate.watch import Progress, Watcher
@@ -351,6 +351,8 @@ class _Run:
                 blockers = list(self.watcher.blockers.values()) if self.watcher else []
                 if not blockers and self.watcher is not None and failure is not None \
                         and failure.kind == failures.LOCK_TIMEOUT:
+                    from deepref.migrate import lint  # PostgreSQL's parser: only when needed
+
                     blockers = self.watcher.holders(lint.tables_in(failed.statement))
                 failed.blockers = blockers
                 if failure is None or failure.kind != failures.LOCK_TIMEOUT:
