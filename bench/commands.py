@@ -31,17 +31,23 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 COMMANDS = (("status",), ("doctor",))
 
 
+# `flask` with deepref imported from the first sys.path entry: the venv's editable install
+# of this checkout (a finder on sys.meta_path) would otherwise win over PYTHONPATH.
+LAUNCH = ("import sys; sys.path.insert(0, sys.argv.pop(1)); sys.meta_path[:] = [f for f in "
+          "sys.meta_path if '__editable__' not in getattr(f, '__module__', '')]; "
+          "sys.argv[0] = 'flask'; from flask.cli import main; main()")
+
+
 def flask(source: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`flask --app deepref ...` with deepref imported from `source`."""
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "deepref", *args],
+    return subprocess.run([sys.executable, "-c", LAUNCH, str(source), "--app", "deepref", *args],
                           cwd=source, env=env, capture_output=True, text=True)
 
 
 def environment(source: Path, url: str) -> dict[str, str]:
     keys = {"SECRET_KEY": secrets.token_urlsafe(32),
             "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
-    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(source), "DATABASE_URL": url,
-            **keys}
+    return {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": url, **keys}
 
 
 def median_seconds(source: Path, env: dict[str, str], args: tuple[str, ...], runs: int):
