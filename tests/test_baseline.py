@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg2
-import pytest
 
 from databases import app_env, database_of
 from deepref.migrate import history
