@@ -53,7 +53,7 @@ def _build(config: dict) -> Flask:
     db.init_app(app)
     keys.init_app(app)
     cli.init_app(app)
-    if not cli.database_command():  # `flask db ...` needs no web parts: it starts fast without
+    if not cli.database_command():  # `flask db ...` needs no web parts: it starts fast without them
         from deepref import admin, auth, console, errors, health
 
         health.init_app(app)

@@ -18,10 +18,15 @@ __all__ = ["database_command", "exit_under_command_line", "init_app", "serving"]
 
 
 def init_app(app) -> None:
-    """Register every command on `app`."""
-    from deepref.cli import admins, db, demo, local, prompts
+    """Register every command on `app` (only `db` when the app is built to run one of its
+    commands: the others import the web parts)."""
+    from deepref.cli import db
 
     app.cli.add_command(db.db_group)
+    if database_command():
+        return
+    from deepref.cli import admins, demo, local, prompts
+
     for command in (prompts.seed_prompts_command, prompts.rotate_prompt_key_command,
                     admins.create_admin_command, admins.ensure_admin_command,
                     local.serve_command, demo.demo_data_command):
