@@ -33,7 +33,8 @@ class Finding:
     needs_action: bool = True  # False: a note, worth knowing, nothing to fix
 
     def line(self) -> str:
-        return f"{self.area}: {self.text}" if self.needs_action else f"note ({self.area}): {self.text}"
+        area = self.area if self.needs_action else f"note ({self.area})"
+        return f"{area}: {self.text}"
 
 
 @dataclass

@@ -612,7 +612,7 @@ def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRA
         )
     if (renames or drops) and auto_models is None:
         raise UsageError("--rename and --drop go with --auto")
-    taken: list[str] = []  # applied revisions, whose numbers are used even if their file is not here
+    taken: list[str] = []  # applied revisions: their numbers are used, file here or not
     if auto_models is not None:
         taken = list(require_files(db, directory).applied)  # a draft replays the files
     elif db.file is None or db.file.exists():
