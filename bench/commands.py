@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -51,18 +52,22 @@ def environment(source: Path, url: str) -> dict[str, str]:
 
 
 def median_seconds(source: Path, env: dict[str, str], args: tuple[str, ...], runs: int):
-    """The median wall time of `runs` runs, or None when the command does not exist there."""
-    times = []
+    """The median (wall, CPU) seconds of `runs` runs, or None when the command does not
+    exist there. CPU time (user + system) says less about a loaded machine's queue."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = flask(source, env, "db", *args)
-        times.append(time.perf_counter() - started)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if "No such command" in result.stderr:
             return None
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def bench(source: Path, backend: str, url: str, runs: int) -> dict[str, float | None]:
+def bench(source: Path, backend: str, url: str, runs: int) -> dict:
     env = environment(source, url)
     migrated = flask(source, env, "db", "migrate")
     if migrated.returncode != 0:
@@ -96,10 +101,11 @@ def main() -> None:
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    print(f"deepref from {source}, median of {options.runs} runs (wall seconds):")
+    print(f"deepref from {source}, median of {options.runs} runs:")
     for backend, figures in results.items():
         for command, seconds in figures.items():
-            shown = "no such command" if seconds is None else f"{seconds:.2f} s"
+            shown = "no such command" if seconds is None else (
+                f"{seconds[0]:.2f} s wall, {seconds[1]:.2f} s CPU")
             print(f"  {backend:8} flask db {command:7} {shown}")
 
 
