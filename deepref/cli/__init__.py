@@ -7,7 +7,8 @@
 - demo.py: `flask demo-data`
 - errors.py: the one place failures become one line and an exit code
 
-Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage.
+Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage;
+`db doctor` also 3 when the database cannot be reached.
 """
 
 from __future__ import annotations

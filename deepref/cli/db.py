@@ -1,6 +1,7 @@
 """`flask db ...`: thin commands over deepref.migrate.
 
-Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage.
+Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage;
+`db doctor` also 3 when the database cannot be reached.
 """
 
 from __future__ import annotations
