@@ -24,7 +24,8 @@ def init_app(app) -> None:
     from flask_admin.theme import Bootstrap4Theme
 
     from deepref.admin import (
-        account, ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+        account, ai, assets, audit, bundles, dashboard, database_page, guard, kyc, pages,
+        prompts, references, users,
     )
     from deepref.auth import csp_nonce, current_user
 
@@ -50,6 +51,7 @@ def init_app(app) -> None:
     admin.add_view(ai.AIInteractionAdmin(category="AI"))
     admin.add_view(ai.FinetuneAdmin(category="AI"))
     admin.add_view(audit.AuditLogAdmin())
+    admin.add_view(database_page.DatabaseView(name="Database", endpoint="database"))
     admin.add_view(account.AccountView())
     app.extensions["deepref_admin"] = admin
     assets.init_app(app)
