@@ -48,15 +48,18 @@ def _build(config: dict) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config.update(config)
 
-    from deepref import admin, auth, cli, console, db, deploy, errors, health, keys
+    from deepref import cli, db, deploy, keys
 
     db.init_app(app)
     keys.init_app(app)
     cli.init_app(app)
-    health.init_app(app)
-    console.init_app(app)
-    errors.init_app(app)
-    auth.init_app(app)
-    admin.init_app(app)
+    if not cli.database_command():  # `flask db ...` needs no web parts: it starts fast without them
+        from deepref import admin, auth, console, errors, health
+
+        health.init_app(app)
+        console.init_app(app)
+        errors.init_app(app)
+        auth.init_app(app)
+        admin.init_app(app)
     deploy.init_app(app, serving=cli.serving())  # last: may apply migrations once all is set up
     return app

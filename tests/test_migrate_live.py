@@ -54,7 +54,7 @@ def revisions(tmp_path):
     folder = tmp_path / "migrations"
     shutil.copytree(ROOT / "migrations", folder, ignore=shutil.ignore_patterns("__pycache__"))
 
-    def add(source: str, name: str = "007_live_test") -> str:
+    def add(source: str, name: str = "900_live_test") -> str:
         (folder / f"{name}.py").write_text(source)
         return name
 

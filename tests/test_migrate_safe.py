@@ -73,9 +73,9 @@ def test_the_safe_forms_keep_data_and_enforce_afterwards(make_app, env, folder, 
     db = database_of(app)
     runner.migrate(db, folder, echo=lambda line: None)
     seed(db)
-    (folder / "007_safe_forms.py").write_text(SAFE_FORMS)
+    (folder / "900_safe_forms.py").write_text(SAFE_FORMS)
     lines = []
-    assert runner.migrate(db, folder, echo=lines.append) == ["007_safe_forms"]
+    assert runner.migrate(db, folder, echo=lines.append) == ["900_safe_forms"]
     rows = db.execute_sql('SELECT company, source, score_band FROM "references" ORDER BY company')
     assert [(c, s, b) for c, s, b in rows.fetchall()] == [
         (c, "web", 1 + len(c) % 3) for c in sorted(["Acme", "Globex", "Initech", "Hooli", "Contoso"])]
@@ -96,10 +96,10 @@ def test_the_safe_forms_keep_data_and_enforce_afterwards(make_app, env, folder, 
         "'00000000-0000-4000-8000-000000000001', 'R', 'r@example.com', 'New', 'CTO', 2)")
     assert db.execute_sql('SELECT source FROM "references" WHERE company = \'New\'').fetchone() == ("web",)
 
-    assert runner.rollback(db, folder, echo=lambda line: None) == ["007_safe_forms"]
+    assert runner.rollback(db, folder, echo=lambda line: None) == ["900_safe_forms"]
     assert not {"source", "score_band", "bundle_id"} & {c.name for c in db.get_columns("references")}
     assert db.execute_sql('SELECT count(*) FROM "references"').fetchone()[0] == 6
-    assert runner.migrate(db, folder, echo=lambda line: None) == ["007_safe_forms"]
+    assert runner.migrate(db, folder, echo=lambda line: None) == ["900_safe_forms"]
 
 
 ALTERED = '''
@@ -130,11 +130,11 @@ def test_alter_column_widens_sets_defaults_and_not_null_keeping_rows(make_app, e
     db = database_of(app)
     runner.migrate(db, folder, echo=lambda line: None)
     seed(db)
-    (folder / "007_altered.py").write_text(ALTERED)
+    (folder / "900_altered.py").write_text(ALTERED)
     # Widening is judged from the types the revisions declare, even with no PostgreSQL.
     lint = app.test_cli_runner().invoke(args=["db", "lint"])
-    assert lint.output == "007_altered: clean\n", lint.output
-    assert runner.migrate(db, folder, echo=lambda line: None) == ["007_altered"]
+    assert lint.output == "900_altered: clean\n", lint.output
+    assert runner.migrate(db, folder, echo=lambda line: None) == ["900_altered"]
     assert db.execute_sql('SELECT DISTINCT relationship FROM "references"').fetchall() == [("peer",)]
     assert db.execute_sql('SELECT count(*) FROM "references" WHERE seen_at IS NULL').fetchone() == (0,)
     with pytest.raises(pw.IntegrityError):
@@ -155,11 +155,11 @@ def test_alter_column_widens_sets_defaults_and_not_null_keeping_rows(make_app, e
             "VARCHAR(300)"
     db.execute_sql('DELETE FROM "references" WHERE length(company) = 250')
 
-    assert runner.rollback(db, folder, echo=lambda line: None) == ["007_altered"]
+    assert runner.rollback(db, folder, echo=lambda line: None) == ["900_altered"]
     assert "seen_at" not in {c.name for c in db.get_columns("references")}
     db.execute_sql('UPDATE "references" SET relationship = NULL')  # NULL-able again
     assert db.execute_sql('SELECT count(*) FROM "references"').fetchone() == (5,)
-    assert runner.migrate(db, folder, echo=lambda line: None) == ["007_altered"]
+    assert runner.migrate(db, folder, echo=lambda line: None) == ["900_altered"]
 
 
 def test_on_postgresql_constraints_are_added_not_valid_then_validated_apart(make_app, pg_database,
@@ -167,7 +167,7 @@ def test_on_postgresql_constraints_are_added_not_valid_then_validated_apart(make
     app = make_app(app_env(pg_database), MIGRATIONS_DIR=str(folder))
     db = database_of(app)
     runner.migrate(db, folder, echo=lambda line: None)
-    (folder / "007_safe_forms.py").write_text(SAFE_FORMS)
+    (folder / "900_safe_forms.py").write_text(SAFE_FORMS)
     result = app.test_cli_runner().invoke(args=["db", "migrate", "--sql"])
     assert result.exit_code == 0, result.output
     sql = result.output
@@ -180,9 +180,9 @@ def test_on_postgresql_constraints_are_added_not_valid_then_validated_apart(make
     assert "SET LOCAL statement_timeout = '0ms';" in sql[sql.rfind("BEGIN;", 0, validate):validate]
     assert 'CREATE UNIQUE INDEX CONCURRENTLY "uq_references_company_role_source"' in sql
     assert 'WHERE "id" > $1 AND "id" <= $2 AND (score_band IS NULL);' in sql
-    lint = app.test_cli_runner().invoke(args=["db", "lint", "007_safe_forms"])
+    lint = app.test_cli_runner().invoke(args=["db", "lint", "900_safe_forms"])
     assert lint.exit_code == 0, lint.output
-    assert lint.output == "007_safe_forms: clean\n"
+    assert lint.output == "900_safe_forms: clean\n"
 
 
 def test_sql_shows_every_revision_and_changes_nothing(make_app, env, tmp_path, backend):
@@ -204,7 +204,7 @@ def test_sql_shows_every_revision_and_changes_nothing(make_app, env, tmp_path, b
 
     runner.migrate(database_of(app), echo=lambda line: None)
     before = [s.applied_at for s in runner.status(database_of(app))]
-    steps = len(REVISIONS) - REVISIONS.index("006_admin_sessions")  # back to and with 006
+    steps = len(REVISIONS) - REVISIONS.index("006_admin_sessions")  # down through 006
     back = app.test_cli_runner().invoke(args=["db", "rollback", "--sql", "--steps", str(steps)])
     assert back.exit_code == 0, back.output
     assert back.output.index(f"-- {REVISIONS[-1]}: roll back") < \
@@ -232,14 +232,14 @@ def rollback(migrator, database, *, fake=False):
 def test_lint_names_each_dangerous_statement_and_honours_accepted_ones(make_app, env, folder):
     app = make_app(env, MIGRATIONS_DIR=str(folder))
     runner.migrate(database_of(app), folder, echo=lambda line: None)
-    (folder / "007_dangerous.py").write_text(DANGEROUS)
+    (folder / "900_dangerous.py").write_text(DANGEROUS)
     result = app.test_cli_runner().invoke(args=["db", "lint"])
     assert result.exit_code == 1
     out = result.output
-    assert '007_dangerous: index-not-concurrent: CREATE INDEX ix_references_company ON "references"' in out
+    assert '900_dangerous: index-not-concurrent: CREATE INDEX ix_references_company ON "references"' in out
     assert "SHARE lock on \"references\"" in out and "concurrently=True" in out
-    assert "007_dangerous: whole-table-write: UPDATE \"references\"" in out and "backfill(" in out
-    assert "007_dangerous: accepted (nothing reads last_name since release 41): ALTER TABLE users" in out
+    assert "900_dangerous: whole-table-write: UPDATE \"references\"" in out and "backfill(" in out
+    assert "900_dangerous: accepted (nothing reads last_name since release 41): ALTER TABLE users" in out
     assert out.endswith("2 finding(s) to fix or accept.\n")
 
 
@@ -264,7 +264,7 @@ def rollback(migrator, database, *, fake=False):
 '''
     # The third row (in key order) makes the expression fail: two batches of two go first.
     failing = "10 / (CASE WHEN id = '00000000-0000-4000-8000-000000000104' THEN 0 ELSE 1 END)"
-    (folder / "007_band.py").write_text(revision.replace("EXPRESSION", failing))
+    (folder / "900_band.py").write_text(revision.replace("EXPRESSION", failing))
     with pytest.raises(MigrationError) as failure:
         runner.migrate(db, folder, echo=lambda line: None)
     assert "failed in step 2 of 2; its steps 1-1 stay done and the next run continues from " \
@@ -272,9 +272,9 @@ def rollback(migrator, database, *, fake=False):
     assert "division by zero" in failure.value.message
     assert db.execute_sql('SELECT count(*) FROM "references" WHERE band IS NOT NULL').fetchone() == (4,)
 
-    (folder / "007_band.py").write_text(revision.replace("EXPRESSION", "7"))
+    (folder / "900_band.py").write_text(revision.replace("EXPRESSION", "7"))
     lines = []
-    assert runner.migrate(db, folder, echo=lines.append) == ["007_band"]
+    assert runner.migrate(db, folder, echo=lines.append) == ["900_band"]
     assert "  step 1 of 2 (statements in one transaction) was done by an earlier run" in lines
     assert '  backfill of "references" (band): 1 row(s) to update' in lines
     assert db.execute_sql('SELECT count(*) FROM "references" WHERE band IS NULL').fetchone() == (0,)
@@ -284,7 +284,7 @@ def test_rollback_reports_large_tables_from_estimates(make_app, pg_database, fol
     app = make_app(app_env(pg_database), MIGRATIONS_DIR=str(folder))
     db = database_of(app)
     runner.migrate(db, folder, echo=lambda line: None)
-    (folder / "007_big.py").write_text('''
+    (folder / "900_big.py").write_text('''
 def migrate(migrator, database, *, fake=False):
     migrator.sql("CREATE TABLE live_big (n integer)")
 
@@ -317,7 +317,7 @@ def test_sql_of_a_table_rebuild_on_a_new_sqlite_file_changes_nothing(make_app, s
     """SQLite adds a CHECK by rebuilding the table, which reads the table: `--sql` renders
     on an in-memory copy, so it works before the file exists, and makes none."""
     app = make_app(app_env(sqlite_database), MIGRATIONS_DIR=str(folder))
-    (folder / "007_check.py").write_text('''
+    (folder / "900_check.py").write_text('''
 from deepref.migrate.ops import add_check, drop_check
 
 
@@ -330,7 +330,7 @@ def rollback(migrator, database, *, fake=False):
 ''')
     result = app.test_cli_runner().invoke(args=["db", "migrate", "--sql"])
     assert result.exit_code == 0, result.output
-    rebuild = result.output[result.output.index("-- 007_check: apply"):]
+    rebuild = result.output[result.output.index("-- 900_check: apply"):]
     assert 'CREATE TABLE "bundles__rebuild"' in rebuild and "ck_bundles_title_length" in rebuild
     assert 'INSERT INTO "bundles__rebuild"' in rebuild
     assert 'ALTER TABLE "bundles__rebuild" RENAME TO "bundles"' in rebuild

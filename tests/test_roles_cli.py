@@ -156,7 +156,7 @@ def test_revision_008_grants_admin_to_every_existing_admin(bare_app):
                    [_id(db), _id(db)])
     runner.migrate(db, echo=lambda line: None)
     assert [(r.user.email, r.role) for r in UserRole.select()] == [("old@example.com", "admin")]
-    runner.rollback(db, steps=1, echo=lambda line: None)
+    runner.rollback(db, to="007_console_daily_work", echo=lambda line: None)
     assert "user_roles" not in db.get_tables()
 
 

@@ -8,13 +8,14 @@ before_request gate, answers 403 to anything else, before any view runs: nothing
 read or written for a refused request.
 
 Actions: read (list, details, history, CSV export), create, edit (edit form, revert,
-type-ahead lookups, bulk edits), delete, review (KYC approve / reject) and paths (see
-KYC documents' storage keys). `admin` holds every action a view has; an action a view
+type-ahead lookups, bulk edits), delete, review (KYC approve / reject), paths (see
+KYC documents' storage keys) and own (the account page: one's own password, sessions and
+second factor). `admin` holds every action a view has; an action a view
 does not list is refused to everyone (an AI interaction is never created here).
 
 Adding an endpoint: a Flask-Admin view's methods map to actions through METHODS; a page
 whose endpoint is not in RULES is open to `admin` only. To open it to others, add one
-line to RULES, e.g. "account": {"read": EVERYONE, "edit": EVERYONE}.
+line to RULES, e.g. "database": {"read": allow("viewer")}.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ RULES: dict[str, dict[str, frozenset[str]]] = {
     "aiinteraction": {"read": READ_AI},
     "aifinetunedataset": {"read": allow("viewer"), "edit": ADMIN},
     "auditlog": {"read": allow("viewer")},
+    "database": {"read": ADMIN},  # the migrations' state: admins only for now
+    "account": {"read": EVERYONE, "own": EVERYONE},  # your own password, sessions, 2FA
 }
 
 # A view method's endpoint name -> the action it needs (a tuple: any one of them).
@@ -63,6 +66,8 @@ METHODS: dict[str, str | tuple[str, ...]] = {
     "ajax_lookup": ("create", "edit"),
     "delete_view": "delete", "delete_confirm": "delete",
     "reject_view": "review", "review_view": "review",
+    # The account page changes only the signed-in user's own account.
+    "password": "own", "end_session": "own", "enrol": "own", "remove": "own",
 }  # Flask-Admin's export/<type>/ and ajax/update/ are off in every view: refused
 # Bulk actions ("With selected") by name -> the action they need.
 BULK = {"approve": "review", "reject": "review", "include": "edit", "exclude": "edit"}

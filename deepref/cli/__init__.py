@@ -7,21 +7,27 @@
 - demo.py: `flask demo-data`
 - errors.py: the one place failures become one line and an exit code
 
-Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage.
+Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usage;
+`db doctor` also 3 when the database cannot be reached.
 """
 
 from __future__ import annotations
 
-from deepref.cli.errors import exit_under_command_line, serving
+from deepref.cli.errors import database_command, exit_under_command_line, serving
 
-__all__ = ["exit_under_command_line", "init_app", "serving"]
+__all__ = ["database_command", "exit_under_command_line", "init_app", "serving"]
 
 
 def init_app(app) -> None:
-    """Register every command on `app`."""
-    from deepref.cli import admins, db, demo, local, prompts
+    """Register every command on `app` (only `db` when the app is built to run one of its
+    commands: the others import the web parts)."""
+    from deepref.cli import db
 
     app.cli.add_command(db.db_group)
+    if database_command():
+        return
+    from deepref.cli import admins, demo, local, prompts
+
     for command in (prompts.seed_prompts_command, prompts.rotate_prompt_key_command,
                     admins.create_admin_command, admins.ensure_admin_command,
                     admins.grant_role_command, admins.revoke_role_command,

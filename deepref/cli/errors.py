@@ -71,6 +71,24 @@ def serving() -> bool:
     return context is None or context.command.name in ("run", "serve")
 
 
+def database_command() -> bool:
+    """True when the app is being built by the `flask` command line to run `flask db ...`
+    (found by parsing the command line as the `flask` group does, without callbacks)."""
+    import sys
+
+    context = click.get_current_context(silent=True)
+    group = context.command if context is not None else None
+    if not isinstance(group, click.Group) or context.parent is not None:
+        return False  # not the `flask` group looking up its subcommand
+    try:
+        parsed = group.make_context(context.info_name, sys.argv[1:], resilient_parsing=True)
+    except click.ClickException:
+        return False
+    # What is left after the group's own options; click 9 keeps all of it in `args`.
+    rest = [*getattr(parsed, "_protected_args", []), *parsed.args]
+    return rest[:1] == ["db"]
+
+
 def exit_under_command_line(exc: DeeprefError) -> None:
     """Under `flask ...` (even `flask --help`, which would print a traceback): print
     one line and exit with the failure's code. Elsewhere, return: the caller decides."""

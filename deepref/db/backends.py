@@ -27,6 +27,8 @@ log = logging.getLogger("deepref.db")
 # pg_advisory_lock key: "deepref" as a number, shared by every deepref process.
 MIGRATION_LOCK_KEY = int.from_bytes(b"deepref", "big")
 LOCK_POLL_SECONDS = 0.5
+# application_name of a session polling for the migration lock (pg_locks does not show it).
+LOCK_WAITER = "deepref migrate (waiting for the migration lock)"
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -82,13 +84,42 @@ class PostgresDatabase(PooledPostgresqlDatabase):
                                    (MIGRATION_LOCK_KEY,)).fetchone()[0]:
             if not waiting:
                 echo("Waiting for another migration run to finish...")
+                # A poller is in no lock queue: its name is how `db doctor` sees it.
+                self.execute_sql(f"SET application_name = '{LOCK_WAITER}'")
                 waiting = True
             time.sleep(LOCK_POLL_SECONDS)
+        if waiting:
+            self.execute_sql("RESET application_name")
         try:
             yield
         finally:
             with contextlib.suppress(pw.DatabaseError, pw.InterfaceError):
                 self.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+    def migration_lock_sessions(self) -> list[str]:
+        """Who holds the migration lock and who waits for it, one line each (reads only)."""
+        key = MIGRATION_LOCK_KEY
+        rows = self.execute_sql(
+            "SELECT a.pid, l.granted, a.application_name, a.client_addr, a.backend_start "
+            "FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND "
+            "l.locktype = 'advisory' AND l.classid = %s AND l.objid = %s AND l.objsubid = 1 "
+            "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND "
+            "(l.pid IS NOT NULL OR a.application_name = %s) ORDER BY l.granted DESC NULLS LAST",
+            (key >> 32, key & 0xFFFFFFFF, LOCK_WAITER)).fetchall()
+        lines = []
+        for pid, granted, application, address, started in rows:
+            who = f"pid {pid} ({application or 'no application name'}, " \
+                  f"{address or 'local'}, connected {started:%Y-%m-%d %H:%M:%S %Z})"
+            lines.append(f"{who} holds the migration lock" if granted else
+                         f"{who} waits for the migration lock")
+        return lines
+
+    def invalid_indexes(self) -> list[tuple[str, str]]:
+        """(table, index) of each INVALID index (a concurrent build that was interrupted)."""
+        return self.execute_sql(
+            "SELECT t.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE NOT x.indisvalid AND n.nspname = current_schema() ORDER BY 1, 2").fetchall()
 
     # -- estimates -----------------------------------------------------------------------
 
@@ -200,6 +231,28 @@ class SqliteDatabase(pw.SqliteDatabase):
                 echo("Waiting for another migration run to finish...")
                 fcntl.flock(handle, fcntl.LOCK_EX)
             yield
+
+    def migration_lock_sessions(self) -> list[str]:
+        """Which processes hold or wait for the flock beside the file (Linux's /proc/locks);
+        reads only: a lock file that is not there yet is not made."""
+        lock = Path(f"{self.file}.migrate-lock") if self.file is not None else None
+        if lock is None or not lock.exists():
+            return []
+        inode = f":{lock.stat().st_ino} "
+        try:
+            held = [line for line in Path("/proc/locks").read_text().splitlines()
+                    if inode in line and "FLOCK" in line]
+        except OSError:  # not Linux: only whether it is free
+            held = []
+        lines = []
+        for line in held:
+            waits = "->" in line
+            pid = line.replace("->", "").split()[4]
+            lines.append(f"pid {pid} {'waits for' if waits else 'holds'} the migration lock")
+        return lines
+
+    def invalid_indexes(self) -> list[tuple[str, str]]:
+        return []  # SQLite builds an index in one transaction or not at all
 
     def estimate_rows(self, query=None, table=None):
         return None  # no planner statistics: callers count

@@ -14,6 +14,10 @@
   compares, draft_table.py plans a table's changes, draft_code.py and draft_file.py
   write the revision).
 - lint.py: what a revision's SQL would do to a busy PostgreSQL table (pglast).
+- ledger.py: the revision files against the history (missing, changed checksums, out of
+  order, shared numbers); history.py records checksums and accepted edits.
+- baseline.py: `flask db baseline`, adopting a database whose schema was built elsewhere.
+- doctor.py: `flask db doctor`, one report of all the above (also the console's page).
 """
 
 from deepref.migrate.history import BOOKKEEPING
@@ -24,18 +28,21 @@ from deepref.migrate.runner import (
     MigrationError,
     RevisionState,
     UnknownRevision,
+    accept,
     available,
     create,
     migrate,
     pending,
+    require_files,
     resolve,
     rollback,
+    states,
     status,
     to_undo,
 )
 
 __all__ = [
     "BOOKKEEPING", "HISTORY_TABLE", "MIGRATIONS_DIR", "Limits", "MigrationError", "RevisionState",
-    "UnknownRevision", "available", "create", "migrate", "pending", "resolve", "rollback",
-    "status", "to_undo",
+    "UnknownRevision", "accept", "available", "create", "migrate", "pending", "require_files",
+    "resolve", "rollback", "states", "status", "to_undo",
 ]

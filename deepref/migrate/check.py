@@ -42,15 +42,15 @@ def live_schema(db: pw.Database) -> Schema:
     return _sqlite_schema(db)
 
 
-def diff(expected: Schema, live: Schema) -> list[str]:
-    """Differences, worded from the database's side ("missing" = in models only)."""
+def diff(expected: Schema, live: Schema, source: str = "the models") -> list[str]:
+    """Differences, worded from the database's side ("missing" = in `source` only)."""
     lines = []
     for table in sorted(expected.keys() | live.keys()):
         if table not in live:
-            lines.append(f"missing table {table} (in the models, not in the database)")
+            lines.append(f"missing table {table} (in {source}, not in the database)")
             continue
         if table not in expected:
-            lines.append(f"unexpected table {table} (in the database, not in the models)")
+            lines.append(f"unexpected table {table} (in the database, not in {source})")
             continue
         for kind in KINDS:
             want, have = expected[table][kind], live[table][kind]
@@ -61,7 +61,7 @@ def diff(expected: Schema, live: Schema) -> list[str]:
                     lines.append(f"{table}: unexpected {kind} {name}: {have[name]}")
                 elif not meaning.same(kind, want[name], have[name]):
                     lines.append(
-                        f"{table}: {kind} {name} differs: models have {want[name]}; "
+                        f"{table}: {kind} {name} differs: {source} have {want[name]}; "
                         f"database has {have[name]}"
                     )
     return lines

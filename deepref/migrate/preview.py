@@ -69,6 +69,8 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
     scratch = not db.is_postgres
     if scratch:  # SQLite rebuilds tables by reading them: render on a copy that changes
         db = _scratch_copy(db)
+        history.create_history(db)  # the bookkeeping rows are written there too
+        history.create_checksums(db)
     router = _router(db, directory)
     on_disk = available(directory)
     migrator = Migrator(db)
@@ -90,7 +92,9 @@ def _previews(db, directory, names, downgrade, limits, applied=None) -> list[Pre
         migrate_fn, rollback_fn = router.read(name)
         with recorder.active():
             (rollback_fn if downgrade else migrate_fn)(migrator, db, fake=False)
-            for statement, params in (history.forget if downgrade else history.record)(db, name):
+            closing = (history.forget(db, name) if downgrade else
+                       history.record(db, name, history.checksum(directory / f"{name}.py")))
+            for statement, params in closing:
                 db.execute_sql(statement, params)
         bookkeeping = recorder.take()
         operations, migrator.__ops__ = migrator.__ops__, []

@@ -9,6 +9,10 @@
   the lock is held; backfills run in batches. The history row is written with the last
   step; a run that stops part-way continues from the step after the last one done.
 - Every failure is one MigrationError saying what failed, what was kept, what to do.
+- Nothing runs on a history it cannot trust (deepref.migrate.ledger): an applied file
+  missing or changed since it was applied, two files with one number, or a pending
+  revision numbered below the last applied one (unless allowed) is refused up front,
+  one line each. Each revision's checksum is recorded with its history row.
 
 peewee-migrate supplies the revision files' loading and the migrator's model state
 (replayed from the applied revisions); running them is done here.
@@ -16,7 +20,9 @@ peewee-migrate supplies the revision files' loading and the migrator's model sta
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import getpass
 import logging
 import random
 import re
@@ -32,7 +38,7 @@ from peewee_migrate import Migrator, Router
 from deepref.config import MIGRATIONS_DIR, MigrationSettings
 from deepref.db import failures, first_line
 from deepref.exceptions import DeeprefError, UsageError
-from deepref.migrate import history, lint
+from deepref.migrate import history, ledger
 from deepref.migrate.history import HISTORY_TABLE
 from deepref.migrate.steps import Backfill, Online, Step, Transaction, plan
 from deepref.migrate.watch import Progress, Watcher
@@ -46,8 +52,8 @@ _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
 
 __all__ = ["HISTORY_TABLE", "MIGRATIONS_DIR", "Limits", "MigrationError", "RevisionState",
-           "UnknownRevision", "available", "create", "migrate", "pending", "resolve",
-           "rollback", "status", "to_undo"]
+           "UnknownRevision", "accept", "available", "create", "migrate", "pending",
+           "require_files", "resolve", "rollback", "states", "status", "to_undo"]
 
 
 class MigrationError(DeeprefError):
@@ -82,6 +88,7 @@ class RevisionState:
     name: str
     applied_at: dt.datetime | None
     on_disk: bool = True
+    changed: bool = False  # applied, and its file is not what was applied
 
 
 class _StatementFailed(Exception):
@@ -116,11 +123,78 @@ def resolve(name: str, names: list[str]) -> str:
 
 def status(db: pw.Database, directory: Path = MIGRATIONS_DIR) -> list[RevisionState]:
     """Every revision, on disk or recorded, with when it was applied (reads only)."""
-    applied = history.applied(db)
-    on_disk = available(directory)
-    states = [RevisionState(n, applied.get(n)) for n in on_disk]
-    states += [RevisionState(n, t, on_disk=False) for n, t in applied.items() if n not in on_disk]
-    return states
+    return states(ledger.read(db, directory))
+
+
+def states(book: ledger.Ledger) -> list[RevisionState]:
+    """Every revision of `book`, on disk or recorded, with when it was applied."""
+    changed = set(book.changed)
+    found = [RevisionState(n, book.applied.get(n), changed=n in changed) for n in book.on_disk]
+    found += [RevisionState(n, t, on_disk=False) for n, t in book.applied.items()
+              if n not in book.on_disk]
+    return found
+
+
+def require_files(db: pw.Database, directory: Path = MIGRATIONS_DIR) -> ledger.Ledger:
+    """The ledger, refused (MigrationError, one line each) when an applied revision's file
+    is missing or two files share a number: nothing read from the files can be trusted."""
+    book = ledger.read(db, directory)
+    faults = [*book.shared_number_lines(), *book.missing_lines()]
+    if faults:
+        raise MigrationError("\n".join(faults))
+    return book
+
+
+def _trusted(db: pw.Database, directory: Path, allow_out_of_order: bool = False,
+             echo: Callable[[str], None] = print) -> ledger.Ledger:
+    """Under the migration lock: checksums recorded for revisions applied before there
+    were any (trusting the files as they are now), then the ledger, refused on any fault."""
+    history.create_history(db)
+    history.create_checksums(db)
+    book = ledger.read(db, directory)
+    if book.unchecked:
+        with db.atomic():
+            for name in book.unchecked:
+                for sql, params in history.set_checksum(db, name, book.files[name]):
+                    db.execute_sql(sql, params)
+        echo(f"Recorded the checksums of {len(book.unchecked)} revision(s) applied before "
+             "checksums were kept.")
+        book = ledger.read(db, directory)
+    faults = book.faults(allow_out_of_order)
+    if faults:
+        raise MigrationError("\n".join(faults))
+    return book
+
+
+def accept(db: pw.Database, name: str, reason: str, directory: Path = MIGRATIONS_DIR,
+           who: str | None = None, echo: Callable[[str], None] = print) -> history.Acceptance:
+    """Record the reviewed edit of applied revision `name`: its file's checksum becomes
+    the one in the history, and who accepted it, when and why is kept."""
+    if not reason.strip():
+        raise UsageError("--reason: say why the edit is right (it is kept in the history)")
+    db.require_file()
+    with db.migration_lock(echo):
+        history.create_history(db)
+        history.create_checksums(db)
+        book = ledger.read(db, directory)
+        name = resolve(name, list(book.applied))
+        if name not in book.files:
+            raise MigrationError(book.missing_lines()[book.missing.index(name)])
+        old, new = book.recorded.get(name, ""), book.files[name]
+        if old == new:
+            raise UsageError(f"{name}.py is as it was applied: nothing to accept")
+        who = who or _operator()
+        with db.atomic():
+            for sql, params in history.accept(db, name, old, new, who, reason.strip()):
+                db.execute_sql(sql, params)
+    return history.acceptances(db)[-1]
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (a container without one)
+        return "unknown"
 
 
 # Applying and rolling back ----------------------------------------------------------
@@ -144,19 +218,19 @@ def to_undo(db: pw.Database, steps: int = 1, to: str | None = None) -> list[str]
 
 def migrate(db: pw.Database, directory: Path = MIGRATIONS_DIR, target: str | None = None,
             echo: Callable[[str], None] = print, limits: Limits = Limits(),
-            live: TextIO | None = None) -> list[str]:
+            live: TextIO | None = None, allow_out_of_order: bool = False) -> list[str]:
     """Apply pending revisions in order (up to `target`); return those applied.
 
     `live`: a terminal to show progress on in place (else progress goes to `echo`).
+    `allow_out_of_order`: apply pending revisions numbered below the last applied one.
     """
     if target is not None:
         target = resolve(target, available(directory))
     applied = []
     db.prepare_file()  # the one place a new SQLite file (and its folders) appears
     with db.migration_lock(echo):
-        history.create_history(db)
+        done = set(_trusted(db, directory, allow_out_of_order, echo).applied)
         router = _router(db, directory)
-        done = set(history.applied(db))
         if target is not None and target in done:
             return applied
         run = _Run(db, limits, echo, live)
@@ -179,8 +253,7 @@ def rollback(db: pw.Database, directory: Path = MIGRATIONS_DIR, steps: int = 1,
     undone = []
     db.require_file()
     with db.migration_lock(echo):
-        history.create_history(db)
-        done = list(history.applied(db))
+        done = list(_trusted(db, directory, allow_out_of_order=True, echo=echo).applied)
         names = _to_undo(done, steps, to)
         on_disk = set(available(directory))
         run = _Run(db, limits, echo, live)
@@ -229,7 +302,8 @@ class _Run:
         key = f"{name} (rollback)" if downgrade else name
         if len(steps) > 1:
             history.create_steps(self.db)
-        closing = (history.forget if downgrade else history.record)(self.db, name)
+        closing = (history.forget(self.db, name) if downgrade else history.record(
+            self.db, name, history.checksum(Path(router.migrate_dir) / f"{name}.py")))
         done = history.steps_done(self.db, key) if len(steps) > 1 else set()
         verb = "Rolling back" if downgrade else "Applying"
         for index, step in enumerate(steps):
@@ -277,6 +351,8 @@ class _Run:
                 blockers = list(self.watcher.blockers.values()) if self.watcher else []
                 if not blockers and self.watcher is not None and failure is not None \
                         and failure.kind == failures.LOCK_TIMEOUT:
+                    from deepref.migrate import lint  # PostgreSQL's parser: only when needed
+
                     blockers = self.watcher.holders(lint.tables_in(failed.statement))
                 failed.blockers = blockers
                 if failure is None or failure.kind != failures.LOCK_TIMEOUT:
@@ -536,7 +612,13 @@ def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRA
         )
     if (renames or drops) and auto_models is None:
         raise UsageError("--rename and --drop go with --auto")
-    full = f"{_next_number(directory):03}_{name}"
+    taken: list[str] = []  # applied revisions: their numbers are used, file here or not
+    if auto_models is not None:
+        taken = list(require_files(db, directory).applied)  # a draft replays the files
+    elif db.file is None or db.file.exists():
+        with contextlib.suppress(*failures.DATABASE_ERRORS):  # an empty one needs no database
+            taken = list(history.applied(db))
+    full = f"{_next_number(directory, taken):03}_{name}"
     if auto_models is None:
         text = EMPTY_REVISION.format(name=full)
     else:
@@ -550,9 +632,9 @@ def create(db: pw.Database, name: str, auto_models=None, directory: Path = MIGRA
     return full
 
 
-def _next_number(directory: Path) -> int:
-    """One more than the highest revision number on disk; refuses two files with one number
-    (counting files, as peewee-migrate does, reuses a number when one is missing)."""
+def _next_number(directory: Path, taken=()) -> int:
+    """One more than the highest revision number on disk or `taken`; refuses two files with
+    one number (counting files, as peewee-migrate does, reuses a number when one is missing)."""
     numbers: dict[str, list[str]] = {}
     for name in available(directory):
         numbers.setdefault(name.split("_", 1)[0], []).append(name)
@@ -561,4 +643,5 @@ def _next_number(directory: Path) -> int:
         number, names = min(shared.items())
         raise MigrationError(f"revisions {' and '.join(names)} share the number {number}: "
                              "renumber one of them (one not applied anywhere) first")
-    return max((int(n) for n in numbers), default=0) + 1
+    return max((int(n) for n in [*numbers, *(t.split("_", 1)[0] for t in taken)]),
+               default=0) + 1

@@ -74,6 +74,11 @@ class User(BaseModel):
         from deepref.models.roles import roles_of
         return roles_of(self.id) if self.id else frozenset()
 
+    @property
+    def is_console_admin(self) -> bool:
+        """Does this user hold the console role admin (TOTP_REQUIRED_FOR_ADMINS applies)?"""
+        return self.role == "admin" and "admin" in self.console_roles
+
     @classmethod
     def who_can_sign_in(cls, role: str | None = None) -> pw.Expression:
         """`can_sign_in` as a condition on the users table; with `role`: and holds it."""

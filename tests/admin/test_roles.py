@@ -186,6 +186,7 @@ VIEWS = {
     "aiinteraction": (READ_AI, NOBODY), "aifinetunedataset": ({ADMIN, VIEWER}, NOBODY),
     "auditlog": ({ADMIN, VIEWER}, NOBODY),
 }
+PAGES = {"admin", "account", "database"}  # the dashboard, your account, the migrations' state
 EDITORS = {"aisession": {ADMIN}, "aifinetunedataset": {ADMIN}, "aiprompt": {ADMIN, EDITOR},
            "userrole": NOBODY}
 DELETERS = {"aiprompt": {ADMIN}, "userrole": {ADMIN}}
@@ -195,6 +196,13 @@ CREATORS = {"userrole": {ADMIN}, "aiprompt": {ADMIN, EDITOR}}
 def endpoints():
     """(id, method, url(rows), data(rows, client, role), roles allowed, what "works" is)."""
     yield "dashboard", "GET", lambda r: "/admin/", None, EVERYONE, 200
+    yield "database-page", "GET", lambda r: "/admin/database/", None, {ADMIN}, 200
+    yield "account-page", "GET", lambda r: "/admin/account/", None, EVERYONE, 200
+    yield "account-enrol-form", "GET", lambda r: "/admin/account/second-factor", None, EVERYONE, 200
+    yield "account-password", "POST", lambda r: "/admin/account/password", \
+        lambda r, c, role: {"current_password": "wrong", "new_password": "x"}, EVERYONE, 200
+    yield "account-remove-factor", "POST", lambda r: "/admin/account/second-factor/remove", \
+        lambda r, c, role: {}, EVERYONE, 200
     for view, (readers, writers) in VIEWS.items():
         editors = EDITORS.get(view, writers)
         creators = CREATORS.get(view, writers if view in CREATE else NOBODY)
@@ -274,7 +282,7 @@ def test_every_console_endpoint_is_in_the_matrix(app):
                 or rule.endpoint.endswith(".static"):
             continue
         view, _, method = rule.endpoint.rpartition(".")
-        assert view in VIEWS or view == "admin", rule.rule
+        assert view in VIEWS or view in PAGES, rule.rule
         assert method in access.METHODS or method == "action_view" or \
             method in ("ajax_update", "export"), rule.endpoint  # off in every view: refused
 
