@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash
 
 from deepref import auth
 from deepref.auth import second_factor
-from deepref.models import AdminSession, AuditLog, User
+from deepref.models import AdminSession, AuditLog, User, UserRole
 from support import ADMIN_EMAIL, PASSWORD, make_user, post, text
 from totp_support import code, enrol, password_step, signed_in, wrong_code
 
@@ -89,6 +89,7 @@ def test_guessing_the_current_password_is_throttled(client, admin_user):
 def test_ending_sessions(client, app, admin_user):
     other = other_session(app, admin_user)
     someone = make_user("other.admin@example.com", role="admin", password_hash="x")
+    UserRole.create(user=someone, role="viewer")
     theirs = other_session(app, someone)
     mine_elsewhere = (AdminSession.select().where(AdminSession.user == admin_user.id)
                       .order_by(AdminSession.created_at.desc()).first())
