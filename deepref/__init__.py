@@ -48,7 +48,7 @@ def _build(config: dict) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.config.update(config)
 
-    from deepref import admin, auth, cli, console, db, deploy, errors, health, keys
+    from deepref import admin, auth, cli, console, db, deploy, errors, health, keys, request_log
 
     db.init_app(app)
     keys.init_app(app)
@@ -58,5 +58,6 @@ def _build(config: dict) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     admin.init_app(app)
+    request_log.init_app(app, console_server=cli.serving_command())
     deploy.init_app(app, serving=cli.serving())  # last: may apply migrations once all is set up
     return app
