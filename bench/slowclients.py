@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import math
 import os
 import re
 import secrets
@@ -322,21 +323,23 @@ def _fernet_key() -> str:
 
 
 def probe_series(front: Front, duration: float, interval: float, timeout: float) -> dict:
-    """Probe every `interval` s for `duration` s: latencies and failures."""
-    seconds, failures = [], 0
+    """Probe every `interval` s for `duration` s: how many were answered 200, how fast."""
+    seconds, failed = [], 0
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
         try:
             status, took = front.probe(timeout=timeout)
-            seconds.append(took)
-            failures += status != 200
         except (OSError, http.client.HTTPException):
-            failures += 1
+            status, took = None, None
+        if status == 200:
+            seconds.append(took)
+        else:
+            failed += 1
         time.sleep(interval)
     ordered = sorted(seconds) or [float("nan")]
-    return {"probes": len(seconds) + failures, "failed": failures,
+    return {"probes": len(seconds) + failed, "answered": len(seconds), "failed": failed,
             "median_ms": round(statistics.median(ordered) * 1000, 1),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+            "p95_ms": round(ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)] * 1000, 1),
             "max_ms": round(ordered[-1] * 1000, 1)}
 
 

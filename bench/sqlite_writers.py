@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import secrets
 import statistics
@@ -178,7 +179,7 @@ def run(editors: int, workers: int, threads: int, duration: float, saves: int | 
         "errors": dict(tally.errors), "lost_writes": lost_writes(env, tally.acknowledged),
         "saves_per_second": round(acknowledged / elapsed, 1),
         "save_ms_median": round(statistics.median(seconds) * 1000, 1),
-        "save_ms_p95": round(seconds[int(0.95 * (len(seconds) - 1))] * 1000, 1),
+        "save_ms_p95": round(seconds[max(math.ceil(0.95 * len(seconds)) - 1, 0)] * 1000, 1),
         "busy_log_lines": (folder / "gunicorn.log").read_text().count("database is locked"),
     }
 
