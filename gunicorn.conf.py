@@ -71,11 +71,22 @@ bind = [_address(entry.strip())
         for entry in (_env.get("GUNICORN_BIND", "").strip() or "127.0.0.1:8000").split(",")]
 workers = _number("GUNICORN_WORKERS", 2)
 threads = _number("GUNICORN_THREADS", 4)
-worker_class = "gthread"
 # -- slow and hostile clients (docs/deploy.md "Slow clients") ---------------------------
 # Behind the shipped nginx (deploy/nginx.conf) gunicorn only ever sees whole, buffered
 # requests. Reached directly, every request being read holds one of workers x threads
 # threads: these bound what one client can hold and for how long.
+# gthread, plus a deadline: a client has this long to send its request (headers and
+# body), then its connection is dropped and its thread freed (deepref/gthread.py).
+request_read_timeout = _number("GUNICORN_REQUEST_READ_TIMEOUT", 15)
+
+
+def _worker_class():
+    from deepref.gthread import deadline_worker
+
+    return deadline_worker(request_read_timeout)
+
+
+worker_class = _worker_class
 # A worker silent (hung) this long is killed and replaced.
 timeout = _number("GUNICORN_TIMEOUT", 30)
 # On SIGTERM/SIGHUP, in-flight requests get this long to finish.

@@ -227,7 +227,7 @@ def nginx_config(shipped: str, prefix: Path, https_port: int, http_port: int,
 class Servers:
     """gunicorn (SQLite, migrated) and nginx in front of it, in `folder`."""
 
-    def __init__(self, folder: Path, workers: int = 2, threads: int = 4):
+    def __init__(self, folder: Path, workers: int = 2, threads: int = 4, **env: str):
         self.folder = folder
         self.gunicorn_port, self.https_port, self.http_port = (free_port() for _ in range(3))
         self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -237,7 +237,8 @@ class Servers:
                     "PROMPT_ENCRYPTION_KEYS": _fernet_key(),
                     "DATABASE_MIGRATIONS_RUN": "true", "PROXY_FIX_HOPS": "1",
                     "GUNICORN_BIND": f"127.0.0.1:{self.gunicorn_port}",
-                    "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads)}
+                    "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads),
+                    **env}
         self.processes: list[subprocess.Popen] = []
         self.log_files: list = []
         self.tls: ssl.SSLContext | None = None

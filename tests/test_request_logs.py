@@ -176,6 +176,21 @@ def test_an_unexpected_error_keeps_its_traceback():
     assert "Traceback" in json.loads(formatter("json").format(record))["traceback"]
 
 
+def test_gunicorn_refuses_a_bad_log_format_in_one_line(tmp_path):
+    from deploy_support import VENV_BIN, free_port
+
+    done = subprocess.run(
+        [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=ROOT, env={"PATH": os.environ["PATH"], "LOG_FORMAT": "yaml",
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite3'}",
+                       "GUNICORN_BIND": f"127.0.0.1:{free_port()}"},
+        capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "deepref: configuration error: LOG_FORMAT must be text or json, not 'yaml'." in output
+    assert "Traceback" not in output
+
+
 # A real gunicorn: every line JSON, the proxy's id carried, no secret anywhere ----------
 
 

@@ -4,8 +4,9 @@ A real gunicorn (gunicorn.conf.py, wsgi:app, 2 workers x 4 threads: 8 threads, o
 SQLite) behind a real nginx run with deploy/nginx.conf (its "site:" lines rewritten for a
 temp folder and random ports, TLS with a certificate made here). 16 attackers of each
 kind hold connections (bench/slowclients.py: slowloris headers, idle connections, slow
-bodies; twice as many as gunicorn has threads, which stops gunicorn alone) while a
-fixed number of probes each get their answer. A probe's timeout is generous: it fails
+bodies; twice as many as gunicorn has threads) while a fixed number of probes each get
+their answer. Without nginx the same attackers only slow gunicorn down (its request
+read deadline, deepref/gthread.py, frees their threads). A probe's timeout is generous: it fails
 only if gunicorn is stuck, never because the machine is slow.
 """
 
@@ -53,7 +54,9 @@ def servers(tmp_path_factory):
     """gunicorn and nginx, started once for this file."""
     if not shutil.which("/usr/sbin/nginx"):
         pytest.fail("nginx is needed (scripts/provision-test installs it)", pytrace=False)
-    started = bench_slowclients().Servers(tmp_path_factory.mktemp("slow")).start()
+    # A short read deadline, so the direct tests below wait seconds, not minutes.
+    started = bench_slowclients().Servers(tmp_path_factory.mktemp("slow"),
+                                          GUNICORN_REQUEST_READ_TIMEOUT="2").start()
     yield started
     started.stop()
 
@@ -68,6 +71,17 @@ def test_probes_are_answered_while_slow_clients_hold_connections(servers, kind):
     assert held >= ATTACKERS
     # gunicorn never saw an unfinished request: nginx keeps them until they are whole.
     assert "POST /login" not in servers.log("gunicorn.log")
+    assert "Traceback" not in servers.log("gunicorn.log")
+
+
+@pytest.mark.parametrize("kind", ["slowloris", "idle", "slow-body"])
+def test_gunicorn_alone_slows_down_but_keeps_answering(servers, kind):
+    """Without nginx, each attacker holds a thread until GUNICORN_REQUEST_READ_TIMEOUT
+    (or gunicorn's 5 s wait for a first byte) drops it: probes wait, but are answered."""
+    bench = bench_slowclients()
+    with bench.Attack(kind, servers.direct, ATTACKERS):
+        answers = [servers.direct.probe(timeout=PROBE_TIMEOUT * 2)[0] for _ in range(3)]
+    assert answers == [200] * 3
     assert "Traceback" not in servers.log("gunicorn.log")
 
 
