@@ -35,6 +35,8 @@ class _ReadDeadline:
         if remaining <= 0:
             self._too_slow()
         previous = self._sock.gettimeout()
+        if previous is not None and previous <= remaining:
+            return self._sock.recv(size, *flags)  # gunicorn's own, shorter timeout applies
         self._sock.settimeout(remaining)
         try:
             return self._sock.recv(size, *flags)

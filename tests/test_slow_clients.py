@@ -80,8 +80,8 @@ def test_gunicorn_alone_slows_down_but_keeps_answering(servers, kind):
     (or gunicorn's 5 s wait for a first byte) drops it: probes wait, but are answered."""
     bench = bench_slowclients()
     with bench.Attack(kind, servers.direct, ATTACKERS):
-        answers = [servers.direct.probe(timeout=PROBE_TIMEOUT * 2)[0] for _ in range(3)]
-    assert answers == [200] * 3
+        answers = [servers.direct.probe(timeout=PROBE_TIMEOUT * 2)[0] for _ in range(2)]
+    assert answers == [200] * 2
     assert "Traceback" not in servers.log("gunicorn.log")
 
 
