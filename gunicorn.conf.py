@@ -12,7 +12,7 @@ import logging
 import os
 from typing import NoReturn
 
-from deepref.config import ConfigError, read_environment
+from deepref.config import ConfigError, log_format, read_environment
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -71,12 +71,36 @@ bind = [_address(entry.strip())
         for entry in (_env.get("GUNICORN_BIND", "").strip() or "127.0.0.1:8000").split(",")]
 workers = _number("GUNICORN_WORKERS", 2)
 threads = _number("GUNICORN_THREADS", 4)
-worker_class = "gthread"
+# -- slow and hostile clients (docs/deploy.md "Slow clients") ---------------------------
+# Behind the shipped nginx (deploy/nginx.conf) gunicorn only ever sees whole, buffered
+# requests. Reached directly, every request being read holds one of workers x threads
+# threads: these bound what one client can hold and for how long.
+# gthread, plus a deadline: a client has this long to send its request (headers and
+# body), then its connection is dropped and its thread freed (deepref/gthread.py).
+request_read_timeout = _number("GUNICORN_REQUEST_READ_TIMEOUT", 15)
+
+
+def _worker_class():
+    from deepref.gthread import deadline_worker
+
+    return deadline_worker(request_read_timeout)
+
+
+worker_class = _worker_class
 # A worker silent (hung) this long is killed and replaced.
 timeout = _number("GUNICORN_TIMEOUT", 30)
 # On SIGTERM/SIGHUP, in-flight requests get this long to finish.
 graceful_timeout = _number("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# An idle kept-alive connection is closed after this many seconds.
 keepalive = _number("GUNICORN_KEEPALIVE", 5)
+# Idle connections a worker keeps besides its busy threads (gthread: connections the
+# poller holds cost no thread); beyond it, new ones wait in the listen backlog.
+worker_connections = 1000
+# Headers: a request line of at most 4 KiB, 100 fields of 8 KiB each (gunicorn's own
+# defaults, stated): a bigger one is refused with 400/431 before the app runs.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # Recycle workers now and then (jittered so they do not all restart at once); 0 = never.
 max_requests = _number("GUNICORN_MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = max_requests // 10
@@ -89,6 +113,35 @@ control_socket_disable = not control_socket
 accesslog = _env.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 errorlog = "-"
 loglevel = _log_level()
+
+# -- log lines: LOG_FORMAT, request ids (deepref/request_log.py) ------------------------
+try:
+    _log_format = log_format(_env)
+except ConfigError as exc:
+    _refuse(exc.message)
+# gunicorn's own access line (GUNICORN_ACCESS_LOG): the path without its query string
+# (%(U)s, not %(r)s: values may be tokens), no referer, and the request's id. deepref's
+# own access line (logger deepref.access, in the error log) carries the same and more.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+def _deepref_logger_class():
+    """gunicorn's Logger with deepref's formatter (text or JSON) on all its handlers."""
+    from gunicorn.glogging import Logger
+
+    from deepref.request_log import formatter
+
+    class DeeprefLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(formatter(_log_format))
+
+    return DeeprefLogger
+
+
+logger_class = _deepref_logger_class
 
 
 class _ToGunicorn(logging.Handler):

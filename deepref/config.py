@@ -23,6 +23,7 @@ URL_PARAMETERS = ("sslmode", "sslrootcert")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 DAY = 86400  # seconds: the longest a migration timeout may be
+LOG_FORMATS = ("text", "json")
 
 
 # The revisions that build the schema (tests point an app elsewhere).
@@ -85,6 +86,8 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     # Where a KYC document's storage key opens, e.g. https://files.example.com/kyc/{key}.
     kyc_document_url: str | None = None
+    # deepref's and gunicorn's log lines: "text" or "json" (one object per line).
+    log_format: str = "text"
     migrations_dir: Path = MIGRATIONS_DIR
     migration: MigrationSettings = field(default_factory=lambda: MigrationSettings())
 
@@ -146,6 +149,7 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
         trusted_hosts=_hosts(env, "TRUSTED_HOSTS"),
         kyc_document_url=_url_template(env, "KYC_DOCUMENT_URL"),
+        log_format=log_format(env),
         migration=MigrationSettings(
             lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, maximum=DAY),
             statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True,
@@ -153,6 +157,14 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
             attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
         ),
     )
+
+
+def log_format(env: dict[str, str]) -> str:
+    """LOG_FORMAT: `text` (default) or `json` (gunicorn.conf.py reads it too)."""
+    raw = env.get("LOG_FORMAT", "").strip()
+    if raw.lower() not in ("", *LOG_FORMATS):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {raw!r}.")
+    return raw.lower() or "text"
 
 
 _HOST = re.compile(r"^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")

@@ -81,7 +81,7 @@ class ExportMixin:
                   "first.", "error")
             return redirect(back)
         table = self.model._meta.table_name
-        with self.database.atomic():
+        with self.database.write_transaction():
             trail.record("bulk", table, None, {EXPORTED: [None, {
                 "rows": total, "query": request.query_string.decode()[:1000]}]})
         order, _ = self._ordering(column[0] if column else None, args.sort_desc)

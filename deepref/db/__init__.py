@@ -94,7 +94,7 @@ def init_app(app) -> None:
     db = make_database(settings.database)
     bind(db)
     if settings.sql_logging:
-        enable_sql_logging()
+        enable_sql_logging(settings.log_format)
 
     def use_this_database(sender, **extra):
         if database.obj is not db:

@@ -54,6 +54,10 @@ class PostgresDatabase(PooledPostgresqlDatabase):
 
     # -- locks ---------------------------------------------------------------------------
 
+    def write_transaction(self):
+        """A transaction that will write: row locks are taken as rows are written."""
+        return self.atomic()
+
     def serialized(self, key: str):
         """A transaction in which no other `serialized(key)` transaction runs."""
         return _xact_locked(self, key)
@@ -208,9 +212,18 @@ class SqliteDatabase(pw.SqliteDatabase):
         """An aware UTC datetime as sortable text (SQLite has no timestamp type)."""
         return value.strftime(SQLITE_TIMESTAMP)
 
+    def write_transaction(self):
+        """A transaction that takes the write lock at once (BEGIN IMMEDIATE).
+
+        A deferred one that reads first and then writes cannot wait for the lock: it
+        fails with "database is locked" at once when another writer holds it. Taking
+        it up front waits (busy_timeout) instead. Nested inside another: a savepoint.
+        """
+        return self.atomic(lock_type="IMMEDIATE")
+
     def serialized(self, key: str):
         """A transaction that takes the write lock at once: one writer at a time."""
-        return self.atomic(lock_type="IMMEDIATE")
+        return self.write_transaction()
 
     def exclusive_transaction(self, table: str):
         return self.atomic(lock_type="IMMEDIATE")
