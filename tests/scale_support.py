@@ -126,7 +126,7 @@ class Cluster:
         replica = Cluster(root, self.settings)
         done = _as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p",
                             str(self.port), "-U", "postgres", "-D", str(replica.data), "-R",
-                            "-X", "stream", "--no-sync")
+                            "-X", "stream", "--no-sync", "--checkpoint=fast")
         assert done.returncode == 0, done.stderr
         replica._configure()  # its own port and socket folder (the last line wins)
         return replica.start()
