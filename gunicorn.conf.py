@@ -158,7 +158,8 @@ def post_worker_init(worker):
     count = min(config["DEEPREF"].database.pool_min, WORKER_POOL)
     warmed = database.warm(count)
     worker.log.info("worker %s: %d of %d database connection(s) warm", worker.pid, warmed, count)
-    warning = read_only_warning(database.primary)
+    # Said once per worker at start; skipped when warming just found the server down.
+    warning = read_only_warning(database.primary) if warmed or not count else None
     if warning:
         worker.log.warning("deepref: %s", warning)
 

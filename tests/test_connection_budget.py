@@ -30,7 +30,7 @@ WORKERS, THREADS, POOL_MAX = 2, 4, 4
 CLIENTS = WORKERS * THREADS  # every thread of every worker kept busy
 # Each request holds its connection this long: the old workers are still draining theirs
 # while the new ones load and warm their pools (the overlap that broke the bound).
-HOLD = 1.5
+HOLD = 1.0
 BEFORE, AFTER = 4, 8  # requests answered before the reload, and after it completes
 
 

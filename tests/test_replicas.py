@@ -20,6 +20,8 @@ from deepref import create_app
 from deepref.db import read_only_warning
 from deepref.models import User
 from deploy_support import free_port
+
+pytest_plugins = ["deploy_fixtures"]  # the `gunicorn` fixture
 from scale_support import PASSWORD, csrf, new_cluster, sign_in
 
 DBNAME = "deepref_replicated"
@@ -220,3 +222,14 @@ def test_a_read_only_database_url_says_so_and_answers_503(make, clusters, passwo
     result = app.test_cli_runner().invoke(args=["db", "migrate"])
     assert result.exit_code == 1
     assert "read-only server" in result.output and "Traceback" not in result.output
+
+
+def test_gunicorn_on_a_read_only_database_url_says_so_at_start_up(clusters, gunicorn):
+    primary, replica = clusters
+    server = gunicorn({"PATH": "/usr/bin:/bin", "DATABASE_URL": replica.url(DBNAME),
+                       "GUNICORN_WORKERS": "1", "DATABASE_POOL_MIN": "1", **TEST_KEYS})
+    assert "DATABASE_URL points at a read-only server (a standby" in server.log()
+    response = server.get_json("/readyz")
+    assert (response.status, response.json()) == (
+        503, {"status": "unavailable", "reason": "database is read-only"})
+    assert "Traceback" not in server.log()

@@ -19,7 +19,7 @@ import time
 import peewee as pw
 from flask import current_app, has_request_context, request, session
 
-from deepref.db.failures import DATABASE_ERRORS, classify
+from deepref.db.failures import DATABASE_ERRORS, SERVER_FULL, classify
 
 log = logging.getLogger("deepref.db")
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -104,6 +104,7 @@ class Replica:
     def __init__(self, number: int, db: pw.Database):
         self.number, self.db = number, db
         self.failed_at: float | None = None
+        self.failed_as = "unreachable"
 
     def check(self, max_lag: float) -> dict:
         """{"replica", "status" (ready, lagging, unreachable, not_a_replica), "lag_seconds"}."""
@@ -117,8 +118,9 @@ class Replica:
             failure = classify(exc)
             log.warning("replica %d skipped: %s", self.number,
                         failure.detail if failure else exc)
-            return {**report, "status": "full" if failure and failure.kind == "server_full"
-                    else "unreachable"}
+            self.failed_as = ("full" if failure and failure.kind == SERVER_FULL
+                              else "unreachable")
+            return {**report, "status": self.failed_as}
         self.failed_at = None
         if not in_recovery:
             return {**report, "status": "not_a_replica"}
@@ -152,9 +154,16 @@ class Replicas:
         return None
 
     def report(self) -> list[dict]:
-        """Each replica's state, for /readyz (no host names: they are configuration)."""
+        """Each replica's state, for /readyz (no host names: they are configuration).
+
+        One that failed less than RETRY_SECONDS ago is reported from memory: a replica
+        whose host vanished would otherwise hold every probe for the connect timeout.
+        """
         reports = []
         for replica in self.replicas:
+            if replica.resting():
+                reports.append({"replica": replica.number, "status": replica.failed_as})
+                continue
             reports.append(replica.check(self.max_lag))
             replica.db.close()
         return reports
