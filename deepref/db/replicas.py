@@ -61,10 +61,10 @@ class RoutedProxy(pw.DatabaseProxy):
         return object.__setattr__(self, attr, value)
 
     def atomic(self, *args, **kwargs):
-        return _OnPrimary(self, self.primary.atomic(*args, **kwargs))
+        return _OnPrimary(self, lambda: self.primary.atomic(*args, **kwargs))
 
     def transaction(self, *args, **kwargs):
-        return _OnPrimary(self, self.primary.transaction(*args, **kwargs))
+        return _OnPrimary(self, lambda: self.primary.transaction(*args, **kwargs))
 
     @contextlib.contextmanager
     def reading_from(self, replica):
@@ -77,23 +77,33 @@ class RoutedProxy(pw.DatabaseProxy):
 
 
 class _OnPrimary(pw._callable_context_manager):
-    """A transaction on the primary, whatever this thread reads from meanwhile."""
+    """A transaction on the primary, whatever this thread reads from meanwhile (made on
+    entry, from the database bound then: usable as a decorator before binding)."""
 
-    def __init__(self, proxy: RoutedProxy, inner):
-        self.proxy, self.inner = proxy, inner
+    def __init__(self, proxy: RoutedProxy, make):
+        self.proxy, self.make = proxy, make
+        self.inner = threading.local()
 
     def __enter__(self):
         routed = self.proxy._routed
         routed.writing = getattr(routed, "writing", 0) + 1
+        stack = self.inner.__dict__.setdefault("stack", [])
         try:
-            return self.inner.__enter__()
+            transaction = self.make()
         except BaseException:
             routed.writing -= 1
+            raise
+        stack.append(transaction)
+        try:
+            return transaction.__enter__()
+        except BaseException:
+            routed.writing -= 1
+            stack.pop()
             raise
 
     def __exit__(self, *exc):
         try:
-            return self.inner.__exit__(*exc)
+            return self.inner.stack.pop().__exit__(*exc)
         finally:
             self.proxy._routed.writing -= 1
 
