@@ -233,3 +233,20 @@ def test_gunicorn_on_a_read_only_database_url_says_so_at_start_up(clusters, guni
     assert (response.status, response.json()) == (
         503, {"status": "unavailable", "reason": "database is read-only"})
     assert "Traceback" not in server.log()
+
+
+def test_inside_a_read_context_a_transaction_and_its_reads_stay_on_the_primary(make, clusters):
+    primary, replica = clusters
+    app = make(DATABASE_READ_YOUR_WRITES="0")
+    from deepref.db import database, replicas
+
+    with app.test_request_context("/admin/user/"):
+        with replicas.reading():
+            assert database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
+            with database.atomic():  # e.g. an audit row written while a page reads
+                assert not database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
+                User.create(email=EMAIL, role="seeker")
+                with database.atomic():  # nested: a savepoint, still on the primary
+                    assert User.select().where(User.email == EMAIL).count() == 1
+            assert database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
+        assert not database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
