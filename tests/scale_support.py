@@ -50,9 +50,9 @@ def _wait_for_port(port: int, process: subprocess.Popen | None, log: Path) -> No
 
 
 class PgBouncer:
-    """pgbouncer in transaction mode in front of `server_url`'s server (trust auth)."""
+    """pgbouncer (transaction mode unless told) in front of `server_url`'s server (trust)."""
 
-    def __init__(self, server_url: str, pool_size: int = 3):
+    def __init__(self, server_url: str, pool_size: int = 3, mode: str = "transaction"):
         parts = urlsplit(server_url)
         self.server_url = server_url
         self.root = _folder("deepref-pgbouncer-")
@@ -65,7 +65,7 @@ class PgBouncer:
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {self.root / 'users.txt'}\n"
-            "pool_mode = transaction\n"
+            f"pool_mode = {mode}\n"
             f"default_pool_size = {pool_size}\nmax_client_conn = 500\n"
             f"logfile = {self.log}\npidfile = {self.root / 'pgbouncer.pid'}\n"
         )

@@ -107,6 +107,20 @@ def test_concurrent_migrates_through_the_pooler_are_refused_in_one_line(bouncer,
         assert not [t for t in _tables(direct) if t.startswith("pooled")]
 
 
+def test_a_session_mode_pooler_is_not_mistaken_for_a_transaction_pooler(revisions, tmp_path):
+    pooler = PgBouncer(POSTGRES_URL, mode="session").start()
+    try:
+        with throwaway_postgres() as direct:
+            app = create_app({"ENV": {**TEST_KEYS, "DATABASE_URL": pooler.url(direct)},
+                              "INSTANCE_PATH": str(tmp_path), "MIGRATIONS_DIR": str(revisions)})
+            result = app.test_cli_runner().invoke(args=["db", "migrate"])
+            database_of(app).shut()
+            assert result.exit_code == 0, result.output
+            assert f"Applied {REVISIONS} revision(s)" in result.output
+    finally:
+        pooler.stop()
+
+
 def _tables(url: str) -> list[str]:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
