@@ -89,6 +89,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     prompt_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     session_cookie_secure: bool = False
+    totp_required_for_admins: bool = False
     proxy_fix_hops: int = 0
     # Host names requests may carry (Host, or X-Forwarded-Host behind ProxyFix); () = any.
     trusted_hosts: tuple[str, ...] = ()
@@ -156,6 +157,7 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
             k.strip() for k in env.get("PROMPT_ENCRYPTION_KEYS", "").split(",") if k.strip()
         ),
         session_cookie_secure=_bool(env, "SESSION_COOKIE_SECURE", False),
+        totp_required_for_admins=_bool(env, "TOTP_REQUIRED_FOR_ADMINS", False),
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
         trusted_hosts=_hosts(env, "TRUSTED_HOSTS"),
         kyc_document_url=_url_template(env, "KYC_DOCUMENT_URL"),

@@ -10,7 +10,7 @@ filters / lookups / rules (forms), deletes, trail (audit records), history and
 history_pages (every record's history, revert), export (CSV), aggregates (bundles'
 RCS), kyc_review (decisions and the user's KYC status), assets (versioned static
 files), charts (server-side SVG), one module per area (references, bundles, kyc, users,
-prompts, ai, audit) and dashboard. guard (query strings and return addresses checked
+prompts, ai, audit), account (your own password, sessions and second factor) and dashboard. guard (query strings and return addresses checked
 before any view) and pages (short 400 / 404 / 500 pages for /admin) keep bad input from
 ever becoming a traceback. Templates live in templates/admin/deepref/.
 """
@@ -24,7 +24,7 @@ def init_app(app) -> None:
     from flask_admin.theme import Bootstrap4Theme
 
     from deepref.admin import (
-        ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
+        account, ai, assets, audit, bundles, dashboard, guard, kyc, pages, prompts, references, users,
     )
     from deepref.auth import csp_nonce, current_user
 
@@ -50,6 +50,7 @@ def init_app(app) -> None:
     admin.add_view(ai.AIInteractionAdmin(category="AI"))
     admin.add_view(ai.FinetuneAdmin(category="AI"))
     admin.add_view(audit.AuditLogAdmin())
+    admin.add_view(account.AccountView())
     app.extensions["deepref_admin"] = admin
     assets.init_app(app)
     guard.init_app(app)

@@ -14,7 +14,7 @@ from deepref.models import AuditLog
 
 MASK = "***"
 # Never copied into the audit log, whatever the value (a share token opens a bundle).
-SECRET_FIELDS = frozenset({"password_hash", "system_prompt", "share_token"})
+SECRET_FIELDS = frozenset({"password_hash", "system_prompt", "share_token", "second_factor"})
 
 
 def jsonable(value):

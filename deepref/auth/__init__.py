@@ -2,7 +2,8 @@
 
 `init_app(app)` registers, in this order: the gate in front of every /admin URL (so an
 anonymous request is sent to /login before CSRF is even checked), CSRF protection on
-every POST/PUT/PATCH/DELETE, cookie settings and security headers, /login and /logout.
+every POST/PUT/PATCH/DELETE, cookie settings and security headers, /login (then
+/login/code for a user with a second factor, second_factor.py) and /logout.
 Admin accounts (admins.py) are made by the `flask create-admin` command (deepref.cli).
 """
 

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from flask import g, jsonify, redirect, request, session, url_for
+from flask import current_app, g, jsonify, redirect, request, session, url_for
 from werkzeug.exceptions import SecurityError
 
 from deepref import console
@@ -28,6 +28,9 @@ PUBLIC_ENDPOINT_SUFFIX = ".static"
 PUBLIC_PATH_PREFIX = "/admin/static/"
 DEFAULT_NEXT = console.HOME
 _USER = "deepref_user"
+_PENDING = "second_step"
+# How long after the password the code may be given.
+SECOND_STEP = dt.timedelta(minutes=5)
 IDLE = dt.timedelta(hours=8)
 MAX_AGE = dt.timedelta(hours=24)
 # last_seen_at is written at most this often: not one write per request.
@@ -52,6 +55,50 @@ def session_values(user: User) -> dict:
 def end_sessions(user_id) -> int:
     """Sign `user_id` out everywhere (password reset, demotion); how many sessions ended."""
     return AdminSession.delete().where(AdminSession.user == user_id).execute()
+
+
+def current_session_id():
+    """The id of this request's session row, or None."""
+    token = session.get("session_token")
+    if not isinstance(token, str) or not token:
+        return None
+    return (AdminSession.select(AdminSession.id)
+            .where(AdminSession.token_hash == _hash(token)).scalar())
+
+
+def end_other_sessions(user_id) -> int:
+    """Sign `user_id` out everywhere but here (own password change); how many ended."""
+    query = AdminSession.delete().where(AdminSession.user == user_id)
+    here = current_session_id()
+    if here is not None:
+        query = query.where(AdminSession.id != here)
+    return query.execute()
+
+
+def start_second_step(user: User, next_url: str) -> None:
+    """The password was right: remember, in the signed cookie only, who must now give a
+    code. Nothing is signed in yet; a fresh sign-in replaces any earlier session."""
+    _end_current()
+    session[_PENDING] = {"user": str(user.id), "at": utcnow().timestamp(), "next": next_url}
+
+
+def second_step_user() -> tuple[User | None, str]:
+    """(the user waiting to give a code, where to go next); None once SECOND_STEP passed."""
+    pending = session.get(_PENDING)
+    if not isinstance(pending, dict):
+        return None, DEFAULT_NEXT
+    try:
+        started = float(pending.get("at"))
+        user = User.get_or_none(User.id == str(pending.get("user")))
+    except (TypeError, ValueError):
+        user = None
+    else:
+        if utcnow().timestamp() - started > SECOND_STEP.total_seconds():
+            user = None
+    if user is None or not user.can_sign_in:
+        session.pop(_PENDING, None)
+        return None, DEFAULT_NEXT
+    return user, safe_next(pending.get("next"))
 
 
 def _load_user() -> User | None:
@@ -127,9 +174,26 @@ def require_admin():
     if not (console.is_console_path(request.path) or console.is_console_path(rule)) \
             or _is_public_asset():
         return None
-    if current_user() is not None:
-        return None
+    user = current_user()
+    if user is not None:
+        return _enrolment_gate(user)
     if wants_json():
         return jsonify(error="login required"), 401
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
+
+
+# What an admin who must enrol a second factor may still open.
+ENROLMENT_ENDPOINTS = frozenset({"account.enrol"})
+
+
+def _enrolment_gate(user: User):
+    """TOTP_REQUIRED_FOR_ADMINS: an admin without a second factor is sent to enrol."""
+    from deepref.auth import second_factor
+
+    required = current_app.config["DEEPREF"].totp_required_for_admins
+    if request.endpoint in ENROLMENT_ENDPOINTS or not second_factor.must_enrol(user, required):
+        return None
+    if wants_json():
+        return jsonify(error="second factor required: enrol at /admin/account/second-factor"), 403
+    return redirect(url_for("account.enrol"))

@@ -10,7 +10,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from deepref.auth import passwords
+from deepref.auth import passwords, second_factor
 from deepref.auth.admins import DEFAULT_ADMIN_EMAIL, active_admin_exists, set_admin
 from deepref.cli.errors import command_errors
 from deepref.db import database
@@ -38,20 +38,38 @@ def _read_password(from_stdin: bool) -> str:
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
+@click.option("--reset-second-factor", is_flag=True,
+              help="Only remove the user's second factor (a lost authenticator app) and "
+                   "end their sessions; the password and role are left as they are.")
 @with_appcontext
 @command_errors
-def create_admin_command(email, password_stdin):
+def create_admin_command(email, password_stdin, reset_second_factor):
     """Create an admin, or reset an existing user's password and make them an admin."""
     email = passwords.normalise_email(email)
     problem = passwords.email_problem(email)
     if problem:
         raise BadInput(problem)
+    if reset_second_factor:
+        click.echo(_reset_second_factor(email))
+        return
     password = _read_password(password_stdin)
     problem = passwords.password_problem(password)
     if problem:
         raise BadInput(problem)
     _, said = set_admin(email, password)
     click.echo(said)
+
+
+def _reset_second_factor(email: str) -> str:
+    done = second_factor.reset(email)
+    if done is None:
+        raise BadInput(f"there is no user {email}")
+    had, ended = done
+    if not had:
+        return f"{email} has no second factor: nothing to do."
+    return (f"Removed the second factor and recovery codes of {email}; signed out "
+            f"{ended} session(s). They sign in with the password alone until they set "
+            f"up a new app (or are made to, with TOTP_REQUIRED_FOR_ADMINS).")
 
 
 @click.command("ensure-admin")

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from deepref import crypto, seeds
 from deepref.cli.errors import command_errors
-from deepref.models import AIPrompt
+from deepref.models import AIPrompt, SecondFactor
 from deepref.models.fields import EncryptedTextField
 
 ORDER = (seeds.INSERTED, seeds.UPDATED, seeds.UNCHANGED, seeds.SKIPPED, seeds.CONFLICT)
@@ -56,6 +56,9 @@ def rotate_prompt_key_command():
     changed, total = reencrypt(AIPrompt.system_prompt)
     click.echo(f"Re-encrypted {changed} of {total} prompt(s) with the first key; "
                f"{total - changed} already used it.")
+    factors, factor_total = reencrypt(SecondFactor.secret)  # the same keys protect these
+    if factor_total:
+        click.echo(f"Re-encrypted {factors} of {factor_total} second-factor secret(s).")
     if total:
         click.echo("Every prompt now uses the first key: older keys can be removed "
                    "from PROMPT_ENCRYPTION_KEYS.")

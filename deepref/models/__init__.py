@@ -2,7 +2,7 @@
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
 from deepref.models.audit import AuditLog
-from deepref.models.auth import AdminSession, LoginAttempt
+from deepref.models.auth import AdminSession, LoginAttempt, RecoveryCode, SecondFactor
 from deepref.models.base import BaseModel
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
 from deepref.models import indexes  # noqa: F401  (attaches the named indexes)
@@ -20,6 +20,8 @@ ALL_MODELS = [
     AuditLog,
     LoginAttempt,
     AdminSession,
+    SecondFactor,
+    RecoveryCode,
 ]
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "BundleReference",
     "KYCDocument",
     "LoginAttempt",
+    "RecoveryCode",
     "Reference",
+    "SecondFactor",
     "User",
 ]

@@ -1,5 +1,6 @@
-"""Sign-in state: failed sign-ins (revision 005), for the brute-force lockout, and the
-console's server-side sessions (revision 006).
+"""Sign-in state: failed sign-ins (revision 005), for the brute-force lockout, the
+console's server-side sessions (revision 006), and second factors with their recovery
+codes (revision 009).
 
 Both live in the database rather than in process memory, so they hold across gunicorn
 workers and restarts. Expired rows are pruned as new ones are added.
@@ -11,7 +12,9 @@ import peewee as pw
 
 from deepref.models.base import BaseModel, foreign_key
 from deepref.models.core import User
-from deepref.models.fields import CreatedAtField, UUIDKeyField
+from deepref.models.fields import (
+    CreatedAtField, EncryptedTextField, TimestampField, UUIDKeyField,
+)
 
 
 class LoginAttempt(BaseModel):
@@ -44,3 +47,35 @@ class AdminSession(BaseModel):
 
     class Meta:
         table_name = "admin_sessions"
+
+
+class SecondFactor(BaseModel):
+    """A user's authenticator app (revision 009_second_factor): its TOTP secret, encrypted.
+
+    `confirmed_at` is NULL until a first code proves the app has the secret; until then
+    it does not count. `last_used_step` is the TOTP time-step of the last accepted code:
+    a code for that step or an earlier one is refused (no replay).
+    """
+
+    id = UUIDKeyField()
+    user = foreign_key(User, "fk_second_factors_user_id", "CASCADE", backref="second_factors")
+    secret = EncryptedTextField()
+    confirmed_at = TimestampField(null=True)
+    last_used_step = pw.BigIntegerField(null=True)
+    created_at = CreatedAtField()
+
+    class Meta:
+        table_name = "second_factors"
+
+
+class RecoveryCode(BaseModel):
+    """One single-use recovery code of a user, hashed (revision 009_second_factor)."""
+
+    id = UUIDKeyField()
+    user = foreign_key(User, "fk_recovery_codes_user_id", "CASCADE", backref="recovery_codes")
+    code_hash = pw.CharField(max_length=255)
+    used_at = TimestampField(null=True)
+    created_at = CreatedAtField()
+
+    class Meta:
+        table_name = "recovery_codes"

@@ -65,6 +65,11 @@ class User(BaseModel):
         """May this user use the admin console (given the right password)?"""
         return bool(self.is_active and self.role == "admin" and self.password_hash)
 
+    @property
+    def is_console_admin(self) -> bool:
+        """Is this user an admin of the console (TOTP_REQUIRED_FOR_ADMINS applies)?"""
+        return self.role == "admin"
+
     @classmethod
     def who_can_sign_in(cls) -> pw.Expression:
         """`can_sign_in` as a condition on the users table."""

@@ -10,7 +10,7 @@ import peewee as pw
 
 from deepref.models.ai import AIFinetuneDataset, AIInteraction, AIPrompt, AISession
 from deepref.models.audit import AuditLog
-from deepref.models.auth import AdminSession, LoginAttempt
+from deepref.models.auth import AdminSession, LoginAttempt, RecoveryCode, SecondFactor
 from deepref.models.core import Bundle, BundleReference, KYCDocument, Reference, User
 
 # Full-text documents: search must use exactly these, so PostgreSQL uses the GIN indexes.
@@ -26,6 +26,7 @@ BUNDLE_FTS_DOCUMENT = (
 UNIQUE = {
     User: [("uq_users_email", "email")],
     AdminSession: [("uq_admin_sessions_token_hash", "token_hash")],
+    SecondFactor: [("uq_second_factors_user_id", "user")],
     Bundle: [("uq_bundles_share_token", "share_token")],
     AIPrompt: [("uq_ai_prompts_prompt_id", "prompt_id")],
     AISession: [("uq_ai_sessions_agent_id", "agent_id")],
@@ -48,6 +49,7 @@ FOREIGN_KEY = {
     ],
     AuditLog: [("ix_audit_log_user_id", "user")],
     AdminSession: [("ix_admin_sessions_user_id", "user")],
+    RecoveryCode: [("ix_recovery_codes_user_id", "user")],
 }
 
 # The console's tables (revisions 004-006).
