@@ -3,7 +3,10 @@
 Every value comes from the environment (or .env), with defaults for one small host.
 Database connections: each worker opens its own pool after the fork (no preload, so no
 connection is ever shared between processes) and warms DATABASE_POOL_MIN of them before
-it takes requests. At most GUNICORN_WORKERS x DATABASE_POOL_MAX connections per host.
+it takes requests. At most GUNICORN_WORKERS x DATABASE_POOL_MAX connections per host and
+server, reloads included: during a SIGHUP reload the old workers drain while as many new
+ones start, so each worker's pool holds at most half of DATABASE_POOL_MAX (WORKER_POOL).
+The master holds none once the workers run.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ bind = [_address(entry.strip())
         for entry in (_env.get("GUNICORN_BIND", "").strip() or "127.0.0.1:8000").split(",")]
 workers = _number("GUNICORN_WORKERS", 2)
 threads = _number("GUNICORN_THREADS", 4)
+# Old and new workers overlap during a reload: each gets half the pool, so both fit in
+# GUNICORN_WORKERS x DATABASE_POOL_MAX. A worker's threads hold one connection each.
+WORKER_POOL = _number("DATABASE_POOL_MAX", 20, minimum=2) // 2
+
 # -- slow and hostile clients (docs/deploy.md "Slow clients") ---------------------------
 # Behind the shipped nginx (deploy/nginx.conf) gunicorn only ever sees whole, buffered
 # requests. Reached directly, every request being read holds one of workers x threads
@@ -164,7 +171,7 @@ def on_starting(server):
     """
     from deepref import create_app
     from deepref.config import ConfigError
-    from deepref.db import database
+    from deepref.db import shut_all
     from deepref.exceptions import DeeprefError
 
     # deepref's own log lines (migrations, database outages) go where gunicorn's go;
@@ -174,30 +181,47 @@ def on_starting(server):
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        create_app()
+        app = create_app()
     except ConfigError as exc:  # gunicorn prints "Error: <message>" and exits 1
         raise RuntimeError(f"deepref: configuration error: {exc.message}") from None
     except DeeprefError as exc:  # StartupError, MigrationError
         raise RuntimeError(f"deepref: {exc.message}") from None
-    database.shut()
+    shut_all(app)
+    if threads > WORKER_POOL:
+        server.log.warning(
+            "deepref: GUNICORN_THREADS (%d) is more than half of DATABASE_POOL_MAX: a worker's "
+            "pool holds %d connection(s) (half, so a reload stays within the budget), so "
+            "threads may wait for one; raise DATABASE_POOL_MAX to %d", threads, WORKER_POOL,
+            2 * threads)
     os.environ["DATABASE_MIGRATIONS_RUN"] = "false"
 
 
 def post_worker_init(worker):
-    """In each worker, after the app is loaded: open DATABASE_POOL_MIN connections."""
-    from deepref.db import database
+    """In each worker, after the app is loaded: cap its pools at WORKER_POOL, open
+    DATABASE_POOL_MIN connections (at most WORKER_POOL), say if the server is read-only."""
+    from deepref.db import database, read_only_warning
 
-    config = getattr(worker.wsgi, "config", {})
+    app = worker.wsgi
+    config = getattr(app, "config", {})
     if "DEEPREF" not in config:
         return  # not a deepref app (or wrapped): nothing to warm
-    count = config["DEEPREF"].database.pool_min
+    database.primary.cap(WORKER_POOL)
+    replicas = app.extensions.get("deepref_replicas")
+    for replica in replicas.replicas if replicas else ():
+        replica.db.cap(WORKER_POOL)
+    count = min(config["DEEPREF"].database.pool_min, WORKER_POOL)
     warmed = database.warm(count)
     worker.log.info("worker %s: %d of %d database connection(s) warm", worker.pid, warmed, count)
+    # Said once per worker at start; skipped when warming just found the server down.
+    warning = read_only_warning(database.primary) if warmed or not count else None
+    if warning:
+        worker.log.warning("deepref: %s", warning)
 
 
 def worker_exit(server, worker):
     """Say goodbye to PostgreSQL instead of leaving its sessions to time out."""
-    from deepref.db import database
+    from deepref.db import shut_all
 
-    if database.obj is not None:
-        database.shut()
+    app = getattr(worker, "wsgi", None)
+    if "DEEPREF" in getattr(app, "config", {}):
+        shut_all(app)
