@@ -18,7 +18,7 @@ def set_admin(email: str, password: str) -> tuple[User, str]:
     """
     from deepref.auth import roles  # (roles uses this module's last-admin rule)
 
-    with User._meta.database.atomic():
+    with User._meta.database.write_transaction():
         user = User.get_or_none(User.email == email)
         if user is None:
             user = User.create(email=email, role="admin", is_active=True,

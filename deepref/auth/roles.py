@@ -42,7 +42,7 @@ def grant(user: User, role: str, actor: User | None = None) -> UserRole | None:
     if UserRole.get_or_none(user=user.id, role=role) is not None:
         return None
     try:
-        with UserRole._meta.database.atomic():
+        with UserRole._meta.database.write_transaction():
             row = UserRole.create(user=user.id, role=role,
                                   granted_by=actor.id if actor is not None else None)
             _audit("create", row, actor)
@@ -59,9 +59,9 @@ def revoke(user: User, role: str, actor: User | None = None) -> bool:
     (admins.LastAdmin)."""
     check_role(role)
     database = UserRole._meta.database
-    # Revoking admin: the whole transaction under the admins' lock (on SQLite a write
-    # lock from its start, as a read-then-write transaction cannot wait for one).
-    with database.serialized(ADMINS_LOCK) if role == "admin" else database.atomic():
+    # Revoking admin: the whole transaction under the admins' lock (on SQLite that is
+    # the write lock from its start).
+    with database.serialized(ADMINS_LOCK) if role == "admin" else database.write_transaction():
         if role == "admin":
             others_can_sign_in(user.id)
         row = UserRole.get_or_none(user=user.id, role=role)
