@@ -163,10 +163,11 @@ def new_cluster(prefix: str, settings: str = "") -> Cluster:
 
 def sign_in(app, email: str, password_hash: str):
     """A test client signed in through the real /login form as a new admin `email`."""
-    from deepref.models import User
+    from deepref.models import User, UserRole
 
     with app.app_context():
-        User.create(email=email, role="admin", password_hash=password_hash)
+        UserRole.create(role="admin", user=User.create(
+            email=email, role="admin", password_hash=password_hash))
     client = app.test_client()
     token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
     response = client.post("/login", data={"email": email, "password": PASSWORD,
