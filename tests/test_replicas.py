@@ -248,5 +248,8 @@ def test_inside_a_read_context_a_transaction_and_its_reads_stay_on_the_primary(m
                 User.create(email=EMAIL, role="seeker")
                 with database.atomic():  # nested: a savepoint, still on the primary
                     assert User.select().where(User.email == EMAIL).count() == 1
+            for write in (database.write_transaction, lambda: database.serialized("admins")):
+                with write():  # the console's writes (an export's audit row, grants)
+                    assert not database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
             assert database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]
         assert not database.execute_sql("SELECT pg_is_in_recovery()").fetchone()[0]

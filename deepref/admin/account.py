@@ -65,7 +65,7 @@ class AccountView(BaseView):
             problem = MISMATCH
         if problem:
             return self._page(new_password=problem[0].upper() + problem[1:] + ".")
-        with User._meta.database.atomic():
+        with User._meta.database.write_transaction():
             password_hash = passwords.hash_password(new)
             User.update(password_hash=password_hash, updated_at=utcnow()).where(
                 User.id == user.id).execute()

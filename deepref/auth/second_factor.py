@@ -62,7 +62,7 @@ def start_enrolment(user) -> SecondFactor:
 
     Raises AlreadyEnrolled if the user has a confirmed factor: remove it first.
     """
-    with SecondFactor._meta.database.atomic():
+    with SecondFactor._meta.database.write_transaction():
         factor = SecondFactor.get_or_none(SecondFactor.user == user.id)
         if factor is not None and factor.confirmed_at is not None:
             raise AlreadyEnrolled("a second factor is already set up: remove it first")
@@ -93,7 +93,7 @@ def confirm_enrolment(user, code: str, actor=None) -> list[str] | None:
               .first())
     if factor is None or not _accept_totp(factor, code):
         return None
-    with SecondFactor._meta.database.atomic():
+    with SecondFactor._meta.database.write_transaction():
         if not (SecondFactor.update(confirmed_at=utcnow())
                 .where((SecondFactor.id == factor.id) & SecondFactor.confirmed_at.is_null())
                 .execute()):
@@ -122,7 +122,7 @@ def normalise(code: str) -> str:
 
 def remove(user, actor=None) -> bool:
     """Remove the user's second factor and recovery codes; False if there was none."""
-    with SecondFactor._meta.database.atomic():
+    with SecondFactor._meta.database.write_transaction():
         had = is_enrolled(user)
         SecondFactor.delete().where(SecondFactor.user == user.id).execute()
         RecoveryCode.delete().where(RecoveryCode.user == user.id).execute()
@@ -193,7 +193,7 @@ def reset(email: str) -> tuple[bool, int] | None:
     user = User.get_or_none(User.email == email)
     if user is None:
         return None
-    with User._meta.database.atomic():
+    with User._meta.database.write_transaction():
         had = remove(user, actor=None)
         ended = end_sessions(user.id) if had else 0
     return had, ended

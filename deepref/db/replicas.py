@@ -66,6 +66,12 @@ class RoutedProxy(pw.DatabaseProxy):
     def transaction(self, *args, **kwargs):
         return _OnPrimary(self, lambda: self.primary.transaction(*args, **kwargs))
 
+    def write_transaction(self, *args, **kwargs):
+        return _OnPrimary(self, lambda: self.primary.write_transaction(*args, **kwargs))
+
+    def serialized(self, *args, **kwargs):
+        return _OnPrimary(self, lambda: self.primary.serialized(*args, **kwargs))
+
     @contextlib.contextmanager
     def reading_from(self, replica):
         """Route this thread's reads to `replica` while the block runs."""
