@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from browser import EMAIL, OUTPUT, PASSWORD, hits, is_csp_violation, page, server  # noqa: F401
+from browser import EMAIL, OUTPUT, PASSWORD, is_csp_violation
 from playwright.sync_api import expect
 
 from deepref.models import AIFinetuneDataset, AuditLog, Reference
