@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import peewee as pw
 import pytest
@@ -13,6 +14,8 @@ from databases import (
 )
 from deepref import create_app
 from deepref import migrate as runner
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -85,6 +88,14 @@ def make_app(tmp_path):
 def bare_app(make_app, env):
     """An app on an empty database (no migrations applied)."""
     return make_app(env)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A copy of migrations/ that a test may add revisions to, edit or break."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import peewee as pw
 import pytest
@@ -15,15 +14,6 @@ from deepref.exceptions import UsageError
 from deepref.migrate import check as schema_check
 from deepref.migrate import draft
 from deepref.models.base import check
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def folder(tmp_path):
-    copy = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
 
 
 def next_number(folder):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import shutil
-from pathlib import Path
 
 import peewee as pw
 import psycopg2
@@ -18,7 +16,6 @@ from deepref import migrate as runner
 from deepref.db.backends import LOCK_WAITER, MIGRATION_LOCK_KEY
 from deepref.migrate import doctor, draft
 
-ROOT = Path(__file__).resolve().parent.parent
 INDEXED = '''
 def migrate(migrator, database, *, fake=False):
     migrator.sql('CREATE INDEX ix_users_first_name ON users (first_name)')
@@ -27,13 +24,6 @@ def migrate(migrator, database, *, fake=False):
 def rollback(migrator, database, *, fake=False):
     migrator.sql('DROP INDEX ix_users_first_name')
 '''
-
-
-@pytest.fixture
-def folder(tmp_path):
-    copy = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
 
 
 @pytest.fixture

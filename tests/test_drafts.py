@@ -7,9 +7,7 @@ case; deepref.models is never edited.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import peewee as pw
@@ -23,17 +21,9 @@ from deepref.models.base import check, foreign_key
 from deepref.models.fields import CreatedAtField, UUIDKeyField, choice_field, server_default
 from deepref.models.indexes import POSTGRES_ONLY_INDEXES
 
-ROOT = Path(__file__).resolve().parent.parent
 USER = "00000000-0000-4000-8000-000000000001"
 REVIEWER = "00000000-0000-4000-8000-000000000002"
 COMPANIES = ["Acme", "Globex", "Initech"]
-
-
-@pytest.fixture
-def folder(tmp_path):
-    copy = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ commands, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,8 @@ from databases import database_of
 from deepref import migrate as runner
 from deepref.migrate import history
 
-ROOT = Path(__file__).resolve().parent.parent
 EMPTY = "def migrate(migrator, database, *, fake=False):\n    pass\n\n\n" \
         "def rollback(migrator, database, *, fake=False):\n    pass\n"
-
-
-@pytest.fixture
-def folder(tmp_path):
-    copy = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ them; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import peewee as pw
 import pytest
@@ -14,7 +12,6 @@ from databases import app_env, database_of
 from deepref import migrate as runner
 from deepref.migrate import MigrationError
 
-ROOT = Path(__file__).resolve().parent.parent
 REVISIONS = runner.available()
 
 SAFE_FORMS = '''
@@ -49,13 +46,6 @@ def rollback(migrator, database, *, fake=False):
     drop_check(migrator, "references", "ck_references_score_band")
     migrator.remove_fields("references", "source", "score_band", "bundle_id")
 '''
-
-
-@pytest.fixture
-def folder(tmp_path):
-    copy = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
 
 
 def seed(db) -> None:
