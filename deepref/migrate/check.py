@@ -79,57 +79,70 @@ def _models(models=None, extra_indexes=None):
 
 
 def _postgres_schemas(db: pw.Database, models, extra_indexes) -> tuple[Schema, Schema]:
+    """The live schema, and the models' built in a scratch schema and rolled back: a few
+    round trips (the server's time is most of `check`'s), the live one read first, with
+    the search_path its definitions are printed for."""
     scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
     with db.atomic() as transaction:
         live_schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
         live = _postgres_schema(db, live_schema)
-        db.execute_sql(f"CREATE SCHEMA {scratch}")
-        db.execute_sql(f"SET LOCAL search_path TO {scratch}")
-        db.create_tables(models)
-        for statements in extra_indexes.values():
-            for statement in statements:
-                db.execute_sql(statement)
+        db.execute_sql(";\n".join([f"CREATE SCHEMA {scratch}",
+                                   f"SET LOCAL search_path TO {scratch}",
+                                   *_create_statements(db, models, extra_indexes)]))
         expected = _postgres_schema(db, scratch)
         transaction.rollback()
     return live, expected
 
 
+def _create_statements(db: pw.Database, models, extra_indexes) -> list[str]:
+    """What db.create_tables(models) sends, then the extra indexes, as one script's
+    statements (in the form execute_sql takes: a literal % doubled)."""
+    cursor, statements = db.cursor(), []
+    for model in pw.sort_models(models):  # as Model.create_table(safe=True) on PostgreSQL
+        schema, meta = model._schema, model._meta
+        options = {"temporary": meta.temporary} if meta.temporary else {}
+        sequences = [schema._create_sequence(f) for f in meta.sorted_fields if f.sequence]
+        for ctx in (*(sequences if db.sequences else ()),
+                    schema._create_table(safe=True, **options),
+                    *schema._create_indexes(safe=True)):
+            if ctx is None:  # a sequence that exists already
+                continue
+            sql, params = ctx.query()
+            statements.append(sql if not params else
+                              cursor.mogrify(sql, params).decode().replace("%", "%%"))
+    return statements + [s for group in extra_indexes.values() for s in group]
+
+
+_SCHEMA_QUERY = " UNION ALL ".join([
+    "SELECT 'table', c.relname, NULL, NULL, NULL, NULL FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')",
+    "SELECT 'column', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
+    "a.attnotnull, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "WHERE n.nspname = %(schema)s AND a.attnum > 0 AND NOT a.attisdropped",
+    "SELECT 'constraint', c.relname, con.conname, pg_get_constraintdef(con.oid), NULL, NULL "
+    "FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s",
+    "SELECT 'index', tablename, indexname, indexdef, NULL, NULL FROM pg_indexes "
+    "WHERE schemaname = %(schema)s",
+])
+
+
 def _postgres_schema(db: pw.Database, schema: str) -> Schema:
-    result: Schema = {}
-    tables = db.execute_sql(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
-        (schema,),
-    )
-    for (table,) in tables.fetchall():
-        if table not in BOOKKEEPING:
-            result[table] = {kind: {} for kind in KINDS}
-    columns = db.execute_sql(
-        "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-        "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
-        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "WHERE n.nspname = %s AND a.attnum > 0 AND NOT a.attisdropped",
-        (schema,),
-    )
-    for table, column, type_, not_null, default in columns.fetchall():
-        if table in result:
-            result[table]["column"][column] = _column(type_, not_null, default)
-    constraints = db.execute_sql(
-        "SELECT c.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
-        "JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s",
-        (schema,),
-    )
-    for table, name, definition in constraints.fetchall():
-        if table in result:
-            result[table]["constraint"][name] = definition
-    indexes = db.execute_sql(
-        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (schema,)
-    )
-    for table, name, definition in indexes.fetchall():
-        if table in result:
-            result[table]["index"][name] = definition.replace(f" ON {schema}.", " ON ")
+    """Tables, columns, constraints and indexes of `schema`, in one query."""
+    rows = db.execute_sql(_SCHEMA_QUERY, {"schema": schema}).fetchall()
+    result: Schema = {table: {kind: {} for kind in KINDS} for what, table, *_ in rows
+                      if what == "table" and table not in BOOKKEEPING}
+    for what, table, name, definition, not_null, default in rows:
+        if what == "table" or table not in result:
+            continue
+        if what == "column":
+            definition = _column(definition, not_null, default)
+        elif what == "index":
+            definition = definition.replace(f" ON {schema}.", " ON ")
+        result[table][what][name] = definition
     return result
 
 
