@@ -1,7 +1,7 @@
 """`flask db check`: does the live database match the models?
 
-The expected schema is built from the models in a throwaway place (a PostgreSQL schema
-inside a transaction that is rolled back, or an in-memory SQLite database) and read
+The expected schema is built from the models in a throwaway place (PostgreSQL temporary
+tables inside a transaction that is rolled back, or an in-memory SQLite database) and read
 back with the same introspection as the live one, so both sides are described by the
 database itself: types, nullability, defaults, constraints (FK actions, UNIQUE, CHECK)
 and index definitions. Definitions are compared by meaning (deepref.migrate.meaning):
@@ -79,17 +79,22 @@ def _models(models=None, extra_indexes=None):
 
 
 def _postgres_schemas(db: pw.Database, models, extra_indexes) -> tuple[Schema, Schema]:
-    """The live schema, and the models' built in a scratch schema and rolled back: a few
-    round trips (the server's time is most of `check`'s), the live one read first, with
-    the search_path its definitions are printed for."""
-    scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
+    """The live schema (read first, with the search_path its definitions are printed
+    for), and the models' built in one round trip and rolled back: as temporary tables,
+    which the server builds several times faster (no index file is synced to disk), or
+    in a scratch schema when this session has temporary tables of its own."""
     with db.atomic() as transaction:
-        live_schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+        live_schema, own_temporary = db.execute_sql(
+            "SELECT current_schema(), EXISTS (SELECT FROM pg_class "
+            "WHERE relnamespace = pg_my_temp_schema())").fetchone()
         live = _postgres_schema(db, live_schema)
-        db.execute_sql(";\n".join([f"CREATE SCHEMA {scratch}",
-                                   f"SET LOCAL search_path TO {scratch}",
-                                   *_create_statements(db, models, extra_indexes)]))
-        expected = _postgres_schema(db, scratch)
+        setup = ["SET LOCAL search_path TO pg_temp"]
+        if own_temporary:
+            scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
+            setup = [f"CREATE SCHEMA {scratch}", f"SET LOCAL search_path TO {scratch}"]
+        built = db.execute_sql(";\n".join(
+            [*setup, *_create_statements(db, models, extra_indexes), "SELECT current_schema()"]))
+        expected = _postgres_schema(db, built.fetchone()[0])
         transaction.rollback()
     return live, expected
 
@@ -133,6 +138,8 @@ _SCHEMA_QUERY = " UNION ALL ".join([
 def _postgres_schema(db: pw.Database, schema: str) -> Schema:
     """Tables, columns, constraints and indexes of `schema`, in one query."""
     rows = db.execute_sql(_SCHEMA_QUERY, {"schema": schema}).fetchall()
+    # How index definitions name the schema: the session's own temporary one is pg_temp.
+    prefix = f" ON {'pg_temp' if schema.startswith('pg_temp_') else schema}."
     result: Schema = {table: {kind: {} for kind in KINDS} for what, table, *_ in rows
                       if what == "table" and table not in BOOKKEEPING}
     for what, table, name, definition, not_null, default in rows:
@@ -141,7 +148,7 @@ def _postgres_schema(db: pw.Database, schema: str) -> Schema:
         if what == "column":
             definition = _column(definition, not_null, default)
         elif what == "index":
-            definition = definition.replace(f" ON {schema}.", " ON ")
+            definition = definition.replace(prefix, " ON ")
         result[table][what][name] = definition
     return result
 
