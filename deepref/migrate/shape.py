@@ -7,9 +7,9 @@ compared by what the database would hold (type, NULL, server default, foreign ke
 CHECK constraints and index conditions by meaning (deepref.migrate.meaning), never by
 Python spelling; and the same for every backend, since one revision serves both.
 
-The models usually agree with the model state, and spellings that agree as text need no
-parser: pglast is imported only for a default or index condition that differs as text,
-or an index too unusual for the plain form (_PLAIN_INDEX) whose parse is known.
+The models usually agree with the model state, and what agrees as text needs no parser:
+pglast is imported only for a server default, CHECK or index condition that differs as
+text, or for an index other than the plain forms read without it (_PLAIN_INDEX).
 """
 
 from __future__ import annotations
