@@ -106,9 +106,9 @@ def _create_statements(db: pw.Database, models, extra_indexes) -> list[str]:
     for model in pw.sort_models(models):  # as Model.create_table(safe=True) on PostgreSQL
         schema, meta = model._schema, model._meta
         options = {"temporary": meta.temporary} if meta.temporary else {}
-        sequences = [schema._create_sequence(f) for f in meta.sorted_fields if f.sequence]
-        for ctx in (*(sequences if db.sequences else ()),
-                    schema._create_table(safe=True, **options),
+        sequences = [schema._create_sequence(f) for f in meta.sorted_fields
+                     if f.sequence and db.sequences]
+        for ctx in (*sequences, schema._create_table(safe=True, **options),
                     *schema._create_indexes(safe=True)):
             if ctx is None:  # a sequence that exists already
                 continue
