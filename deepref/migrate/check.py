@@ -37,8 +37,7 @@ def compare(db: pw.Database, models=None, extra_indexes=None) -> list[str]:
 def live_schema(db: pw.Database) -> Schema:
     """The live database's tables, columns, constraints and indexes."""
     if db.is_postgres:
-        schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-        return _postgres_schema(db, schema)
+        return _postgres_schema(db)[1]
     return _sqlite_schema(db)
 
 
@@ -80,21 +79,17 @@ def _models(models=None, extra_indexes=None):
 
 def _postgres_schemas(db: pw.Database, models, extra_indexes) -> tuple[Schema, Schema]:
     """The live schema (read first, with the search_path its definitions are printed
-    for), and the models' built in one round trip and rolled back: as temporary tables,
-    which the server builds several times faster (no index file is synced to disk), or
-    in a scratch schema when this session has temporary tables of its own."""
+    for), and the models' built, read back and rolled back in one round trip (the server's
+    time is most of `check`'s): as temporary tables, which it builds several times faster
+    (no index file synced to disk), or in a scratch schema when this session has
+    temporary tables of its own."""
+    own_temporary, live = _postgres_schema(db)
+    setup = ["SET LOCAL search_path TO pg_temp"]
+    if own_temporary:
+        scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
+        setup = [f"CREATE SCHEMA {scratch}", f"SET LOCAL search_path TO {scratch}"]
     with db.atomic() as transaction:
-        live_schema, own_temporary = db.execute_sql(
-            "SELECT current_schema(), EXISTS (SELECT FROM pg_class "
-            "WHERE relnamespace = pg_my_temp_schema())").fetchone()
-        live = _postgres_schema(db, live_schema)
-        setup = ["SET LOCAL search_path TO pg_temp"]
-        if own_temporary:
-            scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
-            setup = [f"CREATE SCHEMA {scratch}", f"SET LOCAL search_path TO {scratch}"]
-        built = db.execute_sql(";\n".join(
-            [*setup, *_create_statements(db, models, extra_indexes), "SELECT current_schema()"]))
-        expected = _postgres_schema(db, built.fetchone()[0])
+        _, expected = _postgres_schema(db, [*setup, *_create_statements(db, models, extra_indexes)])
         transaction.rollback()
     return live, expected
 
@@ -119,38 +114,43 @@ def _create_statements(db: pw.Database, models, extra_indexes) -> list[str]:
 
 
 _SCHEMA_QUERY = " UNION ALL ".join([
+    "SELECT 'schema', current_schema(), NULL, NULL, EXISTS (SELECT FROM pg_class "
+    "WHERE relnamespace = pg_my_temp_schema()), NULL",
     "SELECT 'table', c.relname, NULL, NULL, NULL, NULL FROM pg_class c "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')",
+    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')",
     "SELECT 'column', c.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
     "a.attnotnull, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
     "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-    "WHERE n.nspname = %(schema)s AND a.attnum > 0 AND NOT a.attisdropped",
+    "WHERE n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped",
     "SELECT 'constraint', c.relname, con.conname, pg_get_constraintdef(con.oid), NULL, NULL "
     "FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(schema)s",
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema()",
     "SELECT 'index', tablename, indexname, indexdef, NULL, NULL FROM pg_indexes "
-    "WHERE schemaname = %(schema)s",
+    "WHERE schemaname = current_schema()",
 ])
 
 
-def _postgres_schema(db: pw.Database, schema: str) -> Schema:
-    """Tables, columns, constraints and indexes of `schema`, in one query."""
-    rows = db.execute_sql(_SCHEMA_QUERY, {"schema": schema}).fetchall()
+def _postgres_schema(db: pw.Database, before=()) -> tuple[bool, Schema]:
+    """Tables, columns, constraints and indexes of the current schema, after the
+    statements `before`, in one round trip; and whether this session has temporary
+    tables of its own."""
+    rows = db.execute_sql(";\n".join([*before, _SCHEMA_QUERY])).fetchall()
+    (schema, own_temporary), = [(row[1], row[4]) for row in rows if row[0] == "schema"]
     # How index definitions name the schema: the session's own temporary one is pg_temp.
     prefix = f" ON {'pg_temp' if schema.startswith('pg_temp_') else schema}."
     result: Schema = {table: {kind: {} for kind in KINDS} for what, table, *_ in rows
                       if what == "table" and table not in BOOKKEEPING}
     for what, table, name, definition, not_null, default in rows:
-        if what == "table" or table not in result:
+        if what in ("schema", "table") or table not in result:
             continue
         if what == "column":
             definition = _column(definition, not_null, default)
         elif what == "index":
             definition = definition.replace(prefix, " ON ")
         result[table][what][name] = definition
-    return result
+    return own_temporary, result
 
 
 def _column(type_: str, not_null, default) -> str:
