@@ -83,13 +83,14 @@ def _postgres_schemas(db: pw.Database, models, extra_indexes) -> tuple[Schema, S
     time is most of `check`'s): as temporary tables, which it builds several times faster
     (no index file synced to disk), or in a scratch schema when this session has
     temporary tables of its own."""
-    own_temporary, live = _postgres_schema(db)
-    setup = ["SET LOCAL search_path TO pg_temp"]
-    if own_temporary:
-        scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
-        setup = [f"CREATE SCHEMA {scratch}", f"SET LOCAL search_path TO {scratch}"]
-    with db.atomic() as transaction:
-        _, expected = _postgres_schema(db, [*setup, *_create_statements(db, models, extra_indexes)])
+    with db.atomic() as transaction:  # one session throughout, even behind a pooler
+        own_temporary, live = _postgres_schema(db)
+        setup = ["SET LOCAL search_path TO pg_temp"]
+        if own_temporary:
+            scratch = f"deepref_check_{uuid.uuid4().hex[:12]}"
+            setup = [f"CREATE SCHEMA {scratch}", f"SET LOCAL search_path TO {scratch}"]
+        statements = [*setup, *_create_statements(db, models, extra_indexes)]
+        _, expected = _postgres_schema(db, statements)
         transaction.rollback()
     return live, expected
 
