@@ -517,7 +517,7 @@ def main(database_url, duration, requests, warm_up, clients, workers, threads, m
         "PROMPT_ENCRYPTION_KEYS": base.get("PROMPT_ENCRYPTION_KEYS")
         or Fernet.generate_key().decode(),
         "DATABASE_MIGRATIONS_RUN": "false", "SESSION_COOKIE_SECURE": "false",
-        "PROXY_FIX_HOPS": "0", "DATABASE_POOL_MAX": str(max(threads, 4)),
+        "PROXY_FIX_HOPS": "0", "DATABASE_POOL_MAX": str(max(2 * threads, 4)),
         "DATABASE_POOL_MIN": str(min(threads, 4)),
         "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
         "GUNICORN_THREADS": str(threads), "GUNICORN_ACCESS_LOG": "",

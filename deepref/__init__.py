@@ -54,12 +54,13 @@ def _build(config: dict) -> Flask:
     keys.init_app(app)
     cli.init_app(app)
     if not cli.database_command():  # `flask db ...` needs no web parts: it starts fast without them
-        from deepref import admin, auth, console, errors, health
+        from deepref import admin, auth, console, errors, health, request_log
 
         health.init_app(app)
         console.init_app(app)
         errors.init_app(app)
         auth.init_app(app)
         admin.init_app(app)
+        request_log.init_app(app, console_server=cli.serving_command())
     deploy.init_app(app, serving=cli.serving())  # last: may apply migrations once all is set up
     return app

@@ -5,6 +5,7 @@ Nothing below this module reads `os.environ`: it receives a `Settings`.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -23,6 +24,7 @@ URL_PARAMETERS = ("sslmode", "sslrootcert")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 DAY = 86400  # seconds: the longest a migration timeout may be
+LOG_FORMATS = ("text", "json")
 
 
 # The revisions that build the schema (tests point an app elsewhere).
@@ -60,6 +62,15 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class ReplicaSettings:
+    """Read replicas (DATABASE_REPLICA_URL) and when a read must go to the primary."""
+
+    databases: tuple[DatabaseSettings, ...] = ()
+    max_lag: float = 10.0  # seconds of replay lag beyond which a replica is skipped
+    read_your_writes: float = 5.0  # seconds a user's reads stay on the primary after a write
+
+
+@dataclass(frozen=True)
 class MigrationSettings:
     """How patient a migration is with a live PostgreSQL database (seconds; 0: no limit)."""
 
@@ -85,8 +96,14 @@ class Settings:
     trusted_hosts: tuple[str, ...] = ()
     # Where a KYC document's storage key opens, e.g. https://files.example.com/kyc/{key}.
     kyc_document_url: str | None = None
+    # deepref's and gunicorn's log lines: "text" or "json" (one object per line).
+    log_format: str = "text"
     migrations_dir: Path = MIGRATIONS_DIR
     migration: MigrationSettings = field(default_factory=lambda: MigrationSettings())
+    # DATABASE_MIGRATION_URL: a direct connection for `flask db` and start-up migrations
+    # when DATABASE_URL goes through a transaction pooler; None: DATABASE_URL itself.
+    migration_database: DatabaseSettings | None = None
+    replicas: ReplicaSettings = field(default_factory=lambda: ReplicaSettings())
 
 
 def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:
@@ -132,8 +149,9 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
             "migrations (flask db migrate). Remove the variable or set it to false."
         )
     instance = Path(instance_path)
+    database = _database(env, instance)
     return Settings(
-        database=_database(env, instance),
+        database=database,
         instance_path=instance,
         sql_logging=_bool(env, "DATABASE_LOGGING", False),
         migrations_run=_bool(env, "DATABASE_MIGRATIONS_RUN", False),
@@ -146,13 +164,61 @@ def load_settings(env: dict[str, str], instance_path: str | os.PathLike) -> Sett
         proxy_fix_hops=_int(env, "PROXY_FIX_HOPS", 0, minimum=0, maximum=10),
         trusted_hosts=_hosts(env, "TRUSTED_HOSTS"),
         kyc_document_url=_url_template(env, "KYC_DOCUMENT_URL"),
+        log_format=log_format(env),
         migration=MigrationSettings(
             lock_timeout=_seconds(env, "MIGRATION_LOCK_TIMEOUT", 2.0, maximum=DAY),
             statement_timeout=_seconds(env, "MIGRATION_STATEMENT_TIMEOUT", 10.0, zero=True,
                                        maximum=DAY),
             attempts=_int(env, "MIGRATION_ATTEMPTS", 5, minimum=1, maximum=100),
         ),
+        migration_database=_migration_database(env, database),
+        replicas=_replicas(env, database),
     )
+
+
+def log_format(env: dict[str, str]) -> str:
+    """LOG_FORMAT: `text` (default) or `json` (gunicorn.conf.py reads it too)."""
+    raw = env.get("LOG_FORMAT", "").strip()
+    if raw.lower() not in ("", *LOG_FORMATS):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {raw!r}.")
+    return raw.lower() or "text"
+
+
+def _migration_database(env: dict[str, str], main: DatabaseSettings) -> DatabaseSettings | None:
+    url = env.get("DATABASE_MIGRATION_URL", "").strip()
+    if not url:
+        return None
+    settings = _postgres_url(env, "DATABASE_MIGRATION_URL", url, main)
+    # One connection does the run (plus the watcher's own, outside the pool).
+    return dataclasses.replace(settings, pool_max=2, pool_min=0)
+
+
+def _replicas(env: dict[str, str], main: DatabaseSettings) -> ReplicaSettings:
+    urls = [u.strip() for u in env.get("DATABASE_REPLICA_URL", "").split(",") if u.strip()]
+    return ReplicaSettings(
+        databases=tuple(_postgres_url(env, "DATABASE_REPLICA_URL", url, main) for url in urls),
+        max_lag=_seconds(env, "DATABASE_REPLICA_MAX_LAG", 10.0, maximum=DAY),
+        read_your_writes=_seconds(env, "DATABASE_READ_YOUR_WRITES", 5.0, zero=True, maximum=DAY),
+    )
+
+
+def _postgres_url(env: dict[str, str], name: str, url: str,
+                  main: DatabaseSettings) -> DatabaseSettings:
+    """Another PostgreSQL URL beside DATABASE_URL (same pool sizes, same SSL settings
+    unless its own query says otherwise); only next to a PostgreSQL DATABASE_URL."""
+    if main.engine != "postgresql":
+        raise ConfigError(f"{name} needs DATABASE_URL (or DATABASE_HOST) to be PostgreSQL: "
+                          "SQLite has no server to reach another way.")
+    pool = {"pool_max": main.pool_max, "pool_min": main.pool_min,
+            "pool_timeout": main.pool_timeout}
+    try:
+        parts = _split_url(url)
+        settings = _from_url(parts, _ssl(env, _url_parameters(parts)), pool)
+    except ConfigError as exc:
+        raise ConfigError(exc.message.replace("DATABASE_URL", name)) from None
+    if settings.engine != "postgresql":
+        raise ConfigError(f"{name} must be a postgresql:// URL.")
+    return settings
 
 
 _HOST = re.compile(r"^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")

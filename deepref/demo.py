@@ -85,7 +85,7 @@ def load_demo_data(seed: int = 7, scale: int = 1, append: bool = False,
     """Insert the demo data set in one transaction; rows created per table."""
     if scale < 1:
         raise DemoDataError(f"scale must be a whole number >= 1, not {scale}")
-    with User._meta.database.atomic():
+    with User._meta.database.write_transaction():
         emails = [u.email for u in User.select(User.email).where(
             User.email.endswith("@" + DEMO_DOMAIN))]
         if emails and not append:

@@ -26,8 +26,9 @@ class StartupError(DeeprefError):
 
 
 def apply_migrations(app) -> list[str]:
-    """Apply pending revisions under the lock, then give the connection back."""
-    db = dblayer.database.obj
+    """Apply pending revisions under the lock (on DATABASE_MIGRATION_URL when set), then
+    give the connection back."""
+    db = dblayer.migration_database(app)
     settings = app.config["DEEPREF"]
     try:
         applied = runner.migrate(db, settings.migrations_dir, echo=log.info,
@@ -38,7 +39,9 @@ def apply_migrations(app) -> list[str]:
                   else failure.detail)
         raise StartupError(f"cannot apply migrations: {reason}") from None
     finally:
-        if not db.is_closed():
+        if db is not dblayer.database.primary:
+            db.shut()
+        elif not db.is_closed():
             db.close()
     log.info("start-up migrations: %s", f"applied {', '.join(applied)}" if applied
              else "the database is up to date")

@@ -1,4 +1,4 @@
-"""The database down or the pool exhausted: a clear 503, never a traceback.
+"""The database down, full, read-only or the pool exhausted: a clear 503, never a traceback.
 
 Dead connections never go back to the pool: peewee's pool already pings an idle
 connection on checkout (SELECT 1) and drops one whose state is unknown on check-in;
@@ -29,6 +29,16 @@ BUSY = (
     "server_busy",
     "The server is too busy right now: every database connection is in use. If you were "
     "saving a change, it was not saved: please try again in a moment.",
+)
+FULL = (
+    "database_full",
+    "The database has no free connection right now (it is serving as many as it can). "
+    "If you were saving a change, it was not saved: please try again in a moment.",
+)
+READ_ONLY = (
+    "database_read_only",
+    "The database accepts no changes right now (it is a read-only copy). Your change was "
+    "not saved: please try again later.",
 )
 
 
@@ -61,13 +71,31 @@ def database_failed(exc: Exception):
     if failure.kind == failures.POOL_EXHAUSTED:
         log.warning("no free database connection for %s %s", request.method, request.path)
         return unavailable(*BUSY)
+    if failure.kind == failures.SERVER_FULL:
+        # Refused at connect: nothing was written, and there is no connection to drop.
+        log.warning("database server full (no connection slot) for %s %s: %s",
+                    request.method, request.path, failure.detail)
+        return unavailable(*FULL)
+    if failure.kind == failures.READ_ONLY:
+        return read_only(exc)
     log.warning("database unavailable for %s %s: %s", request.method, request.path,
                 failure.detail)
     database.discard()
     return unavailable(*UNREACHABLE)
 
 
+def read_only(exc: Exception):
+    """A write refused by a read-only server (a standby as DATABASE_URL): 503, not 500."""
+    failure = failures.classify(exc)
+    if failure is None or failure.kind != failures.READ_ONLY:
+        raise exc  # any other internal error stays a 500, logged with its traceback
+    log.warning("database read-only for %s %s: %s", request.method, request.path,
+                failure.detail)
+    return unavailable(*READ_ONLY)
+
+
 def init_app(app) -> None:
     """Register the handler for connection failures (statement errors stay 500s)."""
     for error in (pw.OperationalError, pw.InterfaceError, MaxConnectionsExceeded):
         app.register_error_handler(error, database_failed)
+    app.register_error_handler(pw.InternalError, read_only)

@@ -2,6 +2,13 @@
 
 Neither needs a login and neither says anything about the configuration: no host,
 no database name, no versions, no error text from the driver (that goes to the log).
+/readyz also reports each read replica by number (ready, lagging, unreachable...); a
+replica never makes the app unready, as reads fall back to the primary.
+
+A database server at its connection limit is not a reason to leave the load balancer:
+every app host shares it, and a worker holding a pooled connection still serves. So a
+full server answers 200 with "database": "full", the same whether or not this worker
+had a connection to spare (never flapping between ready and not).
 """
 
 from __future__ import annotations
@@ -17,10 +24,21 @@ log = logging.getLogger(__name__)
 
 
 def readiness() -> tuple[dict, int]:
-    """The /readyz answer: ready, or why not."""
+    """The /readyz answer: ready, or why not (and each replica's state)."""
+    body, code = _primary()
+    replicas = current_app.extensions.get("deepref_replicas")
+    if replicas is not None:
+        body["replicas"] = replicas.report()
+    return body, code
+
+
+def _primary() -> tuple[dict, int]:
     try:
         database.execute_sql("SELECT 1")
-        states = runner.status(database.obj, current_app.config["DEEPREF"].migrations_dir)
+        if _read_only():
+            log.warning("readiness: the database is a read-only server")
+            return {"status": "unavailable", "reason": "database is read-only"}, 503
+        states = runner.status(database.primary, current_app.config["DEEPREF"].migrations_dir)
     except failures.DATABASE_ERRORS as exc:
         return _not_ready(failures.classify(exc))
     pending = [s for s in states if not s.applied_at]
@@ -30,7 +48,18 @@ def readiness() -> tuple[dict, int]:
     return {"status": "ready"}, 200
 
 
+def _read_only() -> bool:
+    if not database.is_postgres:
+        return False
+    return database.execute_sql(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+    ).fetchone()[0]
+
+
 def _not_ready(failure: failures.Failure) -> tuple[dict, int]:
+    if failure.kind == failures.SERVER_FULL:
+        log.warning("readiness: database server full: %s", failure.detail)
+        return {"status": "ready", "database": "full"}, 200
     if failure.kind == failures.POOL_EXHAUSTED:
         reason = "no free database connection"
     elif failure.is_connection or failure.kind == failures.READ_ONLY:

@@ -273,3 +273,33 @@ def test_flask_commands_stop_on_a_bad_dotenv_instead_of_using_sqlite(tmp_path, p
     assert "Traceback" not in result.stderr and result.stdout == ""
     # Flask's own .env loading warns first (python-dotenv's line); nothing else is said.
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+
+
+def test_migration_and_replica_urls_are_postgresql_urls_checked_like_database_url():
+    got = settings(DATABASE_URL="postgresql://app:pw@pooler:6432/deepref",
+                   DATABASE_MIGRATION_URL="postgresql://app:pw@db:5432/deepref?sslmode=require",
+                   DATABASE_REPLICA_URL="postgresql://app:pw@r1/deepref, postgresql://app:pw@r2/deepref",
+                   DATABASE_REPLICA_MAX_LAG="2.5", DATABASE_READ_YOUR_WRITES="0")
+    assert (got.migration_database.host, got.migration_database.port,
+            got.migration_database.ssl_mode) == ("db", 5432, "require")
+    assert [r.host for r in got.replicas.databases] == ["r1", "r2"]
+    assert (got.replicas.max_lag, got.replicas.read_your_writes) == (2.5, 0)
+    unset = settings(DATABASE_URL="postgresql://app@db/deepref")
+    assert unset.migration_database is None and unset.replicas.databases == ()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"DATABASE_MIGRATION_URL": "postgresql://db/x"}, "DATABASE_MIGRATION_URL needs DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql://db/x", "DATABASE_MIGRATION_URL": "mysql://db/x"},
+     "DATABASE_MIGRATION_URL is not a valid URL"),
+    ({"DATABASE_URL": "postgresql://db/x", "DATABASE_REPLICA_URL": "postgresql://r/x?a=1"},
+     "DATABASE_REPLICA_URL: the query parameter 'a' is not supported"),
+    ({"DATABASE_URL": "postgresql://db/x", "DATABASE_REPLICA_MAX_LAG": "soon"},
+     "DATABASE_REPLICA_MAX_LAG must be"),
+    ({"DATABASE_URL": "postgresql://db/x", "DATABASE_READ_YOUR_WRITES": "-1"},
+     "DATABASE_READ_YOUR_WRITES must be"),
+])
+def test_bad_migration_or_replica_settings_are_refused_in_one_line(env, message):
+    with pytest.raises(ConfigError) as refused:
+        settings(**env)
+    assert message in refused.value.message and "\n" not in refused.value.message

@@ -84,7 +84,7 @@ def test_a_restart_in_the_middle_of_a_write_never_half_writes(pg_running, deploy
 
 def test_a_killed_worker_is_replaced_within_the_connection_limit(pg_running, deploy_db,
                                                                  migrated_env, gunicorn):
-    workers, pool_max = 2, 2
+    workers, pool_max = 2, 4  # 2 connections per worker (half: gunicorn.conf.py)
     server = gunicorn({**migrated_env, "GUNICORN_WORKERS": str(workers),
                        "GUNICORN_THREADS": "4", "DATABASE_POOL_MAX": str(pool_max),
                        "DATABASE_POOL_MIN": "1", "DATABASE_POOL_TIMEOUT": "3"})
@@ -137,8 +137,9 @@ def test_a_killed_worker_is_replaced_within_the_connection_limit(pg_running, dep
 
 
 def test_an_exhausted_pool_waits_the_pool_timeout_then_answers_503(migrated_env, gunicorn):
+    # A worker's pool is half of DATABASE_POOL_MAX (gunicorn.conf.py): 2 connections.
     server = gunicorn({**migrated_env, "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "6",
-                       "DATABASE_POOL_MAX": "2", "DATABASE_POOL_MIN": "2",
+                       "DATABASE_POOL_MAX": "4", "DATABASE_POOL_MIN": "2",
                        "DATABASE_POOL_TIMEOUT": "1"})
 
     def slow_request():

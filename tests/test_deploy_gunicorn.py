@@ -54,7 +54,9 @@ def start_and_fail(env: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("variable, value", [
-    ("GUNICORN_WORKERS", "many"), ("GUNICORN_THREADS", "0"), ("GUNICORN_TIMEOUT", "-5")])
+    ("GUNICORN_WORKERS", "many"), ("GUNICORN_THREADS", "0"), ("GUNICORN_TIMEOUT", "-5"),
+    ("GUNICORN_REQUEST_READ_TIMEOUT", "soon"),
+    ("DATABASE_POOL_MAX", "1")])  # each worker gets half: reloads must fit
 def test_a_bad_gunicorn_setting_stops_start_up_clearly(variable, value):
     output = start_and_fail(nowhere_env(**{variable: value}))
     assert f"deepref: configuration error: {variable} must be a whole number" in output

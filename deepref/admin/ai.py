@@ -102,7 +102,7 @@ class FinetuneAdmin(AdminModelView):
         """One transaction: the rows that change, and one audit row for each."""
         model = AIFinetuneDataset
         try:
-            with model._meta.database.atomic():
+            with model._meta.database.write_transaction():
                 changing = list(model.select(model.id).where(
                     model.id.in_(_valid_ids(ids)) & (model.included_in_training != included)))
                 if changing:

@@ -27,6 +27,7 @@ from deepref.admin.fields import AdminForm, Converter, RowVersionField
 from deepref.admin.listing import ListMixin
 from deepref.admin.rules import EmailAddress
 from deepref.admin.writes import DELETED_MEANWHILE, WritesMixin, version
+from deepref.db import replicas
 from deepref.models.fields import UTC, TimestampField
 
 def _moment(view, value, name):
@@ -58,9 +59,24 @@ def _label_detail(view, context, row, name):
     return str(related) if related is not None else ""
 
 
-class AdminModelView(HistoryMixin, ExportMixin, WritesMixin, ListMixin, ModelView):
+class ReadsFromReplica:
+    """Views whose GET pages only read run on a read replica when one is fit
+    (deepref.db.replicas: lag, read-your-writes; any transaction stays on the primary)."""
+
+    read_views: tuple[str, ...] = ()
+
+    def _run_view(self, fn, *args, **kwargs):
+        if request.method == "GET" and getattr(fn, "__name__", "") in self.read_views:
+            with replicas.reading():
+                return super()._run_view(fn, *args, **kwargs)
+        return super()._run_view(fn, *args, **kwargs)
+
+
+class AdminModelView(ReadsFromReplica, HistoryMixin, ExportMixin, WritesMixin, ListMixin,
+                     ModelView):
     """Base of every console view; subclasses declare what is specific to their table."""
 
+    read_views = ("index_view", "details_view")  # lists (and their search), details
     form_base_class = AdminForm
     model_form_converter = Converter
     list_template = "admin/deepref/list.html"

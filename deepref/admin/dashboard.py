@@ -17,6 +17,7 @@ import peewee as pw
 from peewee import fn
 
 from deepref.admin import charts
+from deepref.admin.base import ReadsFromReplica
 from deepref.admin.listing import ESTIMATE_ABOVE, count_rows
 from deepref.models import AIInteraction, AuditLog, Bundle, KYCDocument, Reference
 from deepref.models.core import REFERENCE_STATUSES
@@ -112,8 +113,10 @@ def recent_changes() -> list[AuditLog]:
     return list(AuditLog.select().order_by(AuditLog.created_at.desc()).limit(RECENT_CHANGES))
 
 
-class DashboardView(AdminIndexView):
+class DashboardView(ReadsFromReplica, AdminIndexView):
     """/admin/: the dashboard."""
+
+    read_views = ("index",)
 
     @expose("/")
     def index(self):

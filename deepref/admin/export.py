@@ -24,6 +24,7 @@ import peewee as pw
 from flask import Response, flash, redirect, request, stream_with_context
 from flask_admin import expose
 
+from deepref.db import replicas
 from deepref.admin import listing, trail
 from deepref.models.fields import UTC, utcnow
 
@@ -81,7 +82,7 @@ class ExportMixin:
                   "first.", "error")
             return redirect(back)
         table = self.model._meta.table_name
-        with self.database.atomic():
+        with self.database.write_transaction():
             trail.record("bulk", table, None, {EXPORTED: [None, {
                 "rows": total, "query": request.query_string.decode()[:1000]}]})
         order, _ = self._ordering(column[0] if column else None, args.sort_desc)
@@ -96,17 +97,18 @@ class ExportMixin:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([neutral(header) for _, header in columns])
-        rows = query.iterator()
-        while True:
-            batch = list(islice(rows, BATCH))
-            if not batch:
-                break
-            listing.attach_labels(batch, fks)
-            for row in batch:
-                writer.writerow([self._value(row, name, name in fks) for name, _ in columns])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        with replicas.reading():  # the rows, from a read replica when one is fit
+            rows = query.iterator()
+            while True:
+                batch = list(islice(rows, BATCH))
+                if not batch:
+                    break
+                listing.attach_labels(batch, fks)
+                for row in batch:
+                    writer.writerow([self._value(row, name, name in fks) for name, _ in columns])
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
         yield buffer.getvalue()
 
     @staticmethod

@@ -102,7 +102,7 @@ def revert(view, entry: AuditLog):
     problem = why_not_revertible(entry, view)
     if problem:
         raise errors.FriendlyError(f"This change cannot be reverted. {problem}")
-    with view.database.atomic():
+    with view.database.write_transaction():
         pk = model._meta.primary_key
         row = view.database.for_update(model.select().where(pk == entry.row_id)).first()
         if row is None:

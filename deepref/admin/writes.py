@@ -56,7 +56,7 @@ class WritesMixin:
 
     def create_model(self, form):
         try:
-            with self.database.atomic():
+            with self.database.write_transaction():
                 model = self.model()
                 form.populate_obj(model)
                 self._on_model_change(form, model, True)
@@ -73,7 +73,7 @@ class WritesMixin:
     def update_model(self, form, model):
         before = trail.snapshot(model)
         try:
-            with self.database.atomic():
+            with self.database.write_transaction():
                 self._check_version(form, model)
                 form.populate_obj(model)
                 self._on_model_change(form, model, False)
@@ -117,7 +117,7 @@ class WritesMixin:
         before = trail.snapshot(model)
         try:
             going = deletes.effects(self.model, model.get_id())
-            with self.database.atomic():
+            with self.database.write_transaction():
                 self.on_model_delete(model)
                 if not deletes.delete_row(self.model, model.get_id()):
                     raise errors.FriendlyError("This record had already been deleted.")

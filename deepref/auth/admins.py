@@ -15,7 +15,7 @@ def set_admin(email: str, password: str) -> tuple[User, str]:
 
     Returns the user and a sentence saying what was done (never the password).
     """
-    with User._meta.database.atomic():
+    with User._meta.database.write_transaction():
         user = User.get_or_none(User.email == email)
         if user is None:
             user = User.create(email=email, role="admin", is_active=True,

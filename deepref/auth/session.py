@@ -127,6 +127,11 @@ def current_user() -> User | None:
     return getattr(g, _USER)
 
 
+def loaded_user() -> User | None:
+    """The signed-in admin if this request has looked it up already (no query)."""
+    return g.get(_USER)
+
+
 def _end_current() -> None:
     token = session.get("session_token")
     if isinstance(token, str) and token:

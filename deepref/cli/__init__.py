@@ -13,9 +13,9 @@ Exit codes: 0 success, 1 failure (or pending/drift for status/check), 2 bad usag
 
 from __future__ import annotations
 
-from deepref.cli.errors import database_command, exit_under_command_line, serving
+from deepref.cli.errors import database_command, exit_under_command_line, serving, serving_command
 
-__all__ = ["database_command", "exit_under_command_line", "init_app", "serving"]
+__all__ = ["database_command", "exit_under_command_line", "init_app", "serving", "serving_command"]
 
 
 def init_app(app) -> None:

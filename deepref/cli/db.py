@@ -21,7 +21,8 @@ db_group = AppGroup("db", help="Apply, roll back, inspect and generate migration
 
 
 def _database():
-    return dblayer.database.obj
+    """DATABASE_MIGRATION_URL's database when set (a direct one behind a pooler)."""
+    return dblayer.migration_database()
 
 
 def _directory():

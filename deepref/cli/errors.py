@@ -89,6 +89,12 @@ def database_command() -> bool:
     return rest[:1] == ["db"]
 
 
+def serving_command() -> bool:
+    """True under `flask run` or `flask serve` (a server of deepref's own, not a WSGI one)."""
+    context = click.get_current_context(silent=True)
+    return context is not None and context.command.name in ("run", "serve")
+
+
 def exit_under_command_line(exc: DeeprefError) -> None:
     """Under `flask ...` (even `flask --help`, which would print a traceback): print
     one line and exit with the failure's code. Elsewhere, return: the caller decides."""

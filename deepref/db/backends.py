@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import peewee as pw
+import psycopg2
 from playhouse.pool import PooledPostgresqlDatabase
 
 from deepref.db.failures import first_line
@@ -29,11 +30,23 @@ MIGRATION_LOCK_KEY = int.from_bytes(b"deepref", "big")
 LOCK_POLL_SECONDS = 0.5
 # application_name of a session polling for the migration lock (pg_locks does not show it).
 LOCK_WAITER = "deepref migrate (waiting for the migration lock)"
+
+# Interleaved statements of two connections that tell a pooled session from a direct one.
+SESSION_PROBES = 3
+# Is the migration lock held by the backend running this very statement?
+_HOLDS_LOCK = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+               "AND pid = pg_backend_pid() AND objsubid = 1 "
+               "AND ((classid::bigint << 32) | objid::bigint) = %s)")
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class NoDatabase(DeeprefError):
     """The SQLite file does not exist yet: only `flask db migrate` creates it."""
+
+
+class UnfitForMigrations(DeeprefError):
+    """The connection cannot hold the migration lock (a transaction pooler) or cannot
+    write (a standby): migrating through it would race or fail half-way."""
 
 
 class PostgresDatabase(PooledPostgresqlDatabase):
@@ -47,12 +60,18 @@ class PostgresDatabase(PooledPostgresqlDatabase):
     has_full_text_search = True
     # What UUID primary keys default to for rows inserted by plain SQL.
     uuid_default = "gen_random_uuid()"
+    # The setting this database came from, named when it is unfit for migrations.
+    setting = "DATABASE_URL"
 
     def timestamp_value(self, value: dt.datetime):
         """An aware UTC datetime as the driver takes it."""
         return value
 
     # -- locks ---------------------------------------------------------------------------
+
+    def write_transaction(self):
+        """A transaction that will write: row locks are taken as rows are written."""
+        return self.atomic()
 
     def serialized(self, key: str):
         """A transaction in which no other `serialized(key)` transaction runs."""
@@ -75,8 +94,10 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         CREATE INDEX CONCURRENTLY in the run holding the lock would wait for it forever.
         """
         self.connect(reuse_if_open=True)
-        # If this process dies mid-statement, let the server notice within a second and
-        # end the session (rolling back, releasing the lock) instead of after the statement.
+        self.require_session()
+        # A direct session, so a session setting stays ours: if this process dies
+        # mid-statement, let the server notice within a second and end the session
+        # (rolling back, releasing the lock) instead of after the statement.
         with contextlib.suppress(pw.ProgrammingError):  # PostgreSQL < 14 lacks it
             self.execute_sql("SET client_connection_check_interval = 1000")
         waiting = False
@@ -91,6 +112,8 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         if waiting:
             self.execute_sql("RESET application_name")
         try:
+            if not self.execute_sql(_HOLDS_LOCK, (MIGRATION_LOCK_KEY,)).fetchone()[0]:
+                raise self._pooled()  # the statement that took it ran on another backend
             yield
         finally:
             with contextlib.suppress(pw.DatabaseError, pw.InterfaceError):
@@ -120,6 +143,49 @@ class PostgresDatabase(PooledPostgresqlDatabase):
             "SELECT t.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
             "WHERE NOT x.indisvalid AND n.nspname = current_schema() ORDER BY 1, 2").fetchall()
+
+    def require_session(self) -> None:
+        """Refuse a read-only server, or a connection whose session does not last from
+        one statement to the next (a transaction- or statement-mode pooler).
+
+        A direct connection keeps one backend (pg_backend_pid) for its whole life, and
+        no other client shares it. Through a transaction pooler a quiet pool hands the
+        backend this connection just used to the next client (PgBouncer reuses the last
+        released one), and a busy one moves this connection between backends: a second
+        connection's statements, interleaved with ours, show either.
+        """
+        read_only = self.execute_sql(
+            "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+        ).fetchone()[0]
+        if read_only:
+            raise UnfitForMigrations(
+                f"{self.setting} points at a read-only server (a standby, or "
+                "default_transaction_read_only): migrations run on the primary; point "
+                f"{'it' if self.setting != 'DATABASE_URL' else 'DATABASE_MIGRATION_URL'} "
+                "at the primary.")
+        ours, theirs = set(), set()
+        other = psycopg2.connect(dbname=self.database, **self.connect_params)
+        try:
+            other.autocommit = True
+            for _ in range(SESSION_PROBES):
+                ours.add(self.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+                with other.cursor() as cur:
+                    cur.execute("SELECT pg_backend_pid()")
+                    theirs.add(cur.fetchone()[0])
+        finally:
+            other.close()
+        if len(ours) > 1 or ours & theirs:
+            raise self._pooled()
+
+    def _pooled(self) -> UnfitForMigrations:
+        if self.setting == "DATABASE_URL":
+            return UnfitForMigrations(
+                "DATABASE_URL goes through a transaction-mode pooler (e.g. PgBouncer), where "
+                "the migration lock cannot hold: set DATABASE_MIGRATION_URL to a direct "
+                "connection to the server for `flask db` and start-up migrations.")
+        return UnfitForMigrations(
+            f"{self.setting} goes through a transaction-mode pooler (e.g. PgBouncer), where "
+            "the migration lock cannot hold: point it directly at the server.")
 
     # -- estimates -----------------------------------------------------------------------
 
@@ -172,6 +238,10 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         """Open `count` pooled connections now, so the first requests don't pay for them."""
         return _warm(self, count)
 
+    def cap(self, count: int) -> None:
+        """Hold at most `count` connections from now on (gunicorn.conf.py: reload budget)."""
+        self._max_connections = min(self._max_connections, count)
+
     def discard(self) -> None:
         """Close this thread's connection for good: a dead one never goes back to the pool."""
         if not self.is_closed():
@@ -208,9 +278,18 @@ class SqliteDatabase(pw.SqliteDatabase):
         """An aware UTC datetime as sortable text (SQLite has no timestamp type)."""
         return value.strftime(SQLITE_TIMESTAMP)
 
+    def write_transaction(self):
+        """A transaction that takes the write lock at once (BEGIN IMMEDIATE).
+
+        A deferred one that reads first and then writes cannot wait for the lock: it
+        fails with "database is locked" at once when another writer holds it. Taking
+        it up front waits (busy_timeout) instead. Nested inside another: a savepoint.
+        """
+        return self.atomic(lock_type="IMMEDIATE")
+
     def serialized(self, key: str):
         """A transaction that takes the write lock at once: one writer at a time."""
-        return self.atomic(lock_type="IMMEDIATE")
+        return self.write_transaction()
 
     def exclusive_transaction(self, table: str):
         return self.atomic(lock_type="IMMEDIATE")
@@ -271,6 +350,9 @@ class SqliteDatabase(pw.SqliteDatabase):
 
     def warm(self, count: int) -> int:
         return 0
+
+    def cap(self, count: int) -> None:
+        pass
 
     def discard(self) -> None:
         if not self.is_closed():

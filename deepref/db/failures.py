@@ -39,7 +39,10 @@ _CODES = {
     "57014": STATEMENT_TIMEOUT,  # query_canceled
     "42P01": NOT_MIGRATED,  # undefined_table
 }
-_FULL_MESSAGES = ("too many connections", "remaining connection slots are reserved")
+# At connect time the driver has no SQLSTATE: the server's words are all there is
+# ("sorry, too many clients already"; a role's or database's CONNECTION LIMIT).
+_FULL_MESSAGES = ("too many clients", "too many connections",
+                  "remaining connection slots are reserved")
 
 
 @dataclass(frozen=True)
