@@ -1,4 +1,4 @@
-"""How fast `flask db status` and `flask db doctor` start and answer on an up-to-date
+"""How fast `flask db status`, `doctor` and `check` start and answer on an up-to-date
 database: the median wall time of N real subprocesses, on a migrated SQLite file and on a
 migrated PostgreSQL database (created for the run and dropped afterwards).
 
@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-COMMANDS = (("status",), ("doctor",))
+COMMANDS = (("status",), ("doctor",), ("check",))
 
 
 # `flask` with deepref imported from the first sys.path entry: the venv's editable install

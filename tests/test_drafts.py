@@ -469,3 +469,33 @@ def test_a_draft_applies_checks_clean_rolls_back_and_applies_again(db, folder, c
     case.undone(db)
     assert runner.migrate(db, folder, echo=lambda line: None) == [name]
     assert schema_check.compare(db, models, sql) == []
+
+
+def test_indexes_read_without_the_parser_read_as_the_parser_does():
+    # shape reads plain indexes without pglast (so `doctor` need not import it); what it
+    # reads must be what PostgreSQL's grammar reads, and anything else goes to the parser.
+    from deepref.db import SqliteDatabase
+    from deepref.migrate import shape
+    from deepref.models import ALL_MODELS
+
+    class Note(pw.Model):
+        body = pw.TextField()
+        ended_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "notes"
+
+    replayed = draft.replay(SqliteDatabase(":memory:"), ROOT / "migrations").orm
+    plain = [shape._index(m._meta.table_name, index) for m in [*ALL_MODELS, *replayed]
+             for index in m._meta.fields_to_index()]
+    others = [shape._index("notes", index) for index in (
+        pw.ModelIndex(Note, (Note.body,), unique=True, name="ix_a",
+                      where=Note.ended_at.is_null(False)),
+        pw.ModelIndex(Note, (Note.body.desc(),), name="ix_b"),
+        pw.ModelIndex(Note, (Note.body,), name="ix_c", where=Note.ended_at > pw.SQL("now()")),
+    )]
+    assert all(index.condition is not None for index in plain + others[:1])
+    assert [index.condition for index in others] == [("ended_at", True), None, None]
+    for index in plain + others:
+        assert (index.columns, index.unique, index.where) == shape._parsed(
+            index.table, index.name, index.sql), index.sql

@@ -17,7 +17,7 @@ def test_db_commands_build_no_web_parts_and_print_the_same(app, tmp_path, databa
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FLASK_"))}
     env = {**base, **app_env(database_url)}
     cli = app.test_cli_runner()  # the full app, as a test builds it
-    for command, web_free in (("status", WEB_ONLY), ("doctor", WEB_ONLY[:-1])):
+    for command, web_free in (("status", WEB_ONLY), ("doctor", WEB_ONLY), ("check", WEB_ONLY)):
         done = subprocess.run([*FLASK, "db", command], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]

@@ -135,6 +135,27 @@ def test_check_reports_no_drift_after_a_full_migrate(app, db):
     assert schema_check.compare(db) == []
 
 
+def test_check_leaves_nothing_and_looks_past_the_sessions_own_temporary_tables(app, db, backend):
+    # PostgreSQL builds the models as this session's temporary tables, rolled back; when
+    # the session has temporary tables of its own, in a scratch schema beside them.
+    temporary = "pg_temp" if backend == "postgres" else "temp"
+    own = f"SELECT count(*) FROM {temporary}.sqlite_master" if backend == "sqlite" else (
+        "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()")
+    assert schema_check.compare(db) == []
+    assert db.execute_sql(own).fetchone()[0] == 0
+    db.execute_sql("CREATE TEMPORARY TABLE notes (id integer, body text)")
+    try:
+        assert schema_check.compare(db) == []
+        db.execute_sql("DROP INDEX ix_references_status")
+        assert schema_check.compare(db) == [
+            "references: missing index ix_references_status: CREATE INDEX ix_references_status "
+            "ON \"references\" USING btree (status)" if backend == "postgres" else
+            "references: missing index ix_references_status: create index "
+            "ix_references_status on references status"]
+    finally:
+        db.execute_sql(f"DROP TABLE {temporary}.notes")
+
+
 def test_check_reports_a_column_altered_by_hand(app, db, backend):
     if backend == "postgres":
         db.execute_sql("ALTER TABLE users ALTER COLUMN first_name TYPE varchar(50)")

@@ -155,7 +155,7 @@ class TableDiff:
                 f"{column}: {_type(have.type)} to {_type(want.type)} is not a widening: it "
                 "rewrites the table under an exclusive lock and may fail or cut values; add a "
                 "new column, backfill(...) it, switch the code, drop the old one later")
-        if (have.type, have.null, have.default) == (want.type, want.null, want.default):
+        if (have.type, have.null) == (want.type, want.null) and have.same_default(want):
             return None
         refs, back_refs, t = set(), set(), text(self.table)
         new, before = self.model._meta.columns[column], self.source._meta.columns[old]
@@ -284,6 +284,6 @@ def _what(have: shape.Column, want: shape.Column) -> str:
         parts.append(f"{_type(have.type)} to {_type(want.type)}")
     if have.null != want.null:
         parts.append("NULL" if want.null else "NOT NULL")
-    if have.default != want.default:
+    if not have.same_default(want):
         parts.append(f"default {want.default}" if want.default else "no default")
     return f" ({', '.join(parts)})"

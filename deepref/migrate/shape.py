@@ -6,17 +6,19 @@ classes against the ones a revision used, `Expression` against SQL text. Columns
 compared by what the database would hold (type, NULL, server default, foreign key),
 CHECK constraints and index conditions by meaning (deepref.migrate.meaning), never by
 Python spelling; and the same for every backend, since one revision serves both.
+
+The models usually agree with the model state, and what agrees as text needs no parser:
+pglast is imported only for a server default, CHECK or index condition that differs as
+text, or for an index other than the plain forms read without it (_PLAIN_INDEX).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import peewee as pw
-from pglast import ast, parse_sql
-from pglast.parser import ParseError
-from pglast.stream import RawStream
 
 from deepref.migrate import meaning
 
@@ -24,6 +26,13 @@ _CHECK = re.compile(r'^\s*CONSTRAINT\s+"?(\w+)"?\s+CHECK\s*\((.*)\)\s*$', re.IGN
 _RENDER = pw.PostgresqlDatabase(None)  # a dialect to print indexes in, never connected
 _SQL_INDEX = re.compile(r'^\s*CREATE\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?'
                         r'"?(\w+)"?\s+ON\s+(.+?)\s*;?\s*$', re.IGNORECASE | re.DOTALL)
+# An index as peewee prints it on plain columns, with no condition or `"column" IS [NOT]
+# NULL`: what PostgreSQL's grammar reads in it is known without parsing (quoted ASCII
+# names of at most 63 characters are taken as written).
+_PLAIN_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX (?:IF NOT EXISTS )?"\w{1,63}" ON "\w{1,63}" '
+                          r'\(("\w{1,63}"(?:, "\w{1,63}")*)\)(?: WHERE (.+))?',
+                          re.ASCII | re.DOTALL)
+_NULL_TEST = re.compile(r'(\()?"(\w{1,63})" IS (NOT )?NULL(?(1)\))', re.ASCII)
 
 
 class Unsupported(Exception):
@@ -46,14 +55,25 @@ class Column:
     type: tuple  # (field type, modifiers), e.g. ("VARCHAR", (200,))
     null: bool
     primary_key: bool
-    default: str | None  # the server default, in one spelling
+    written_default: str | None  # the server default, as written
     extra: tuple  # anything else in its DDL (inline constraints, collation, own ddl())
     foreign_key: ForeignKey | None
 
+    @functools.cached_property
+    def default(self) -> str | None:
+        """The server default in one spelling (parsed on first use)."""
+        if self.written_default is None:
+            return None
+        return meaning.canonical("expression", self.written_default) or self.written_default
+
+    def same_default(self, other: Column) -> bool:
+        """Whether the server defaults agree (one text: one spelling, no parser needed)."""
+        return self.written_default == other.written_default or self.default == other.default
+
     def same_storage(self, other: Column) -> bool:
         """Everything but the name and the foreign key is the same."""
-        return (self.type, self.null, self.primary_key, self.default, self.extra) == (
-            other.type, other.null, other.primary_key, other.default, other.extra)
+        return (self.type, self.null, self.primary_key, self.extra) == (
+            other.type, other.null, other.primary_key, other.extra) and self.same_default(other)
 
 
 @dataclass(frozen=True)
@@ -62,7 +82,17 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool
-    where: str | None  # the condition as written back by PostgreSQL's grammar
+    sql: str = field(repr=False, compare=False)  # as peewee prints it
+    # What the grammar reads in the condition when known without parsing: () none,
+    # (column, negated) `"column" IS [NOT] NULL`; None: not known.
+    condition: tuple | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def where(self) -> str | None:
+        """The condition as written back by PostgreSQL's grammar (parsed on first use)."""
+        if self.condition == ():
+            return None
+        return _parsed(self.table, self.name, self.sql)[2]
 
     def spec(self) -> tuple:
         """As deepref.migrate.ops takes it (an IndexSpec)."""
@@ -86,8 +116,6 @@ def column(field: pw.Field) -> Column:
     extra = (others, field.collation, field.sequence,
              own_ddl.__qualname__ if own_ddl.__module__ != "peewee" else "")
     default = server_default(field)
-    if default is not None:
-        default = meaning.canonical("expression", default) or default
     return Column(field.column_name, field.name, (field.field_type.upper(),
                   tuple(field.get_modifiers() or ())), field.null, field.primary_key, default,
                   extra, _foreign_key(field))
@@ -121,6 +149,9 @@ def checks(model) -> dict[str, str]:
 
 def volatile(default: str) -> bool:
     """Whether a server default may be volatile (evaluated per row: ADD COLUMN rewrites)."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
     from deepref.migrate.lint import NON_VOLATILE_FUNCTIONS, VOLATILE_FUNCTIONS
 
     try:
@@ -133,6 +164,8 @@ def volatile(default: str) -> bool:
 
 
 def _nodes(node):
+    from pglast import ast
+
     if isinstance(node, tuple):
         for item in node:
             yield from _nodes(item)
@@ -159,23 +192,42 @@ def _index(table: str, index: pw.Index) -> Index:
     """Read back from the SQL peewee prints for it, so every way of declaring it agrees."""
     ctx = _RENDER.get_sql_context()
     sql = ctx.sql(index).query()[0]
+    plain = _PLAIN_INDEX.fullmatch(sql)
+    test = plain and plain.group(3) and _NULL_TEST.fullmatch(plain.group(3))
+    if plain and (test or not plain.group(3)):
+        names = tuple(name.strip('"') for name in plain.group(2).split(", "))
+        condition = (test.group(2), bool(test.group(3))) if test else ()
+        return Index(table, index._name, names, bool(plain.group(1)), sql, condition)
+    names, unique, _ = _parsed(table, index._name, sql)
+    return Index(table, index._name, names, unique, sql)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(table: str, name: str, sql: str) -> tuple[tuple[str, ...], bool, str | None]:
+    """(columns, unique, condition) of the index `sql` creates, by PostgreSQL's grammar."""
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+    from pglast.stream import RawStream
+
     try:
         node = parse_sql(sql)[0].stmt
     except ParseError as error:
-        raise Unsupported(f"{table}: index {index._name} does not parse ({error})") from None
+        raise Unsupported(f"{table}: index {name} does not parse ({error})") from None
     names = [element.name for element in node.indexParams]
     if None in names or node.accessMethod not in (None, "btree") or node.nulls_not_distinct:
-        raise Unsupported(f"{table}: index {index._name} is not on plain columns with btree "
+        raise Unsupported(f"{table}: index {name} is not on plain columns with btree "
                           "(an expression, GIN, ...): declare it as SQL in POSTGRES_ONLY_INDEXES "
                           "(deepref/models/indexes.py), which --auto drafts with create_index_sql")
     where = None
     if node.whereClause is not None:
         where = RawStream()(_unqualified(node.whereClause))
-    return Index(table, index._name, tuple(names), bool(node.unique), where)
+    return tuple(names), bool(node.unique), where
 
 
 def _unqualified(node):
     """Column references without their table: an index condition has only one table."""
+    from pglast import ast
+
     for item in _nodes(node):
         if isinstance(item, ast.ColumnRef):
             item.fields = item.fields[-1:]
@@ -185,6 +237,8 @@ def _unqualified(node):
 def same_index(one: Index, other: Index) -> bool:
     if (one.columns, one.unique) != (other.columns, other.unique):
         return False
+    if one.condition is not None and one.condition == other.condition:
+        return True  # one reading of the condition: one spelling
     if one.where is None or other.where is None:
         return one.where == other.where
     return meaning.same("expression", one.where, other.where)
