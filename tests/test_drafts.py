@@ -15,6 +15,7 @@ import pytest
 
 from databases import database_of
 from deepref import migrate as runner
+from deepref.config import MIGRATIONS_DIR
 from deepref.migrate import check as schema_check
 from deepref.migrate import draft, preview
 from deepref.models.base import check, foreign_key
@@ -485,7 +486,7 @@ def test_indexes_read_without_the_parser_read_as_the_parser_does():
         class Meta:
             table_name = "notes"
 
-    replayed = draft.replay(SqliteDatabase(":memory:"), ROOT / "migrations").orm
+    replayed = draft.replay(SqliteDatabase(":memory:"), MIGRATIONS_DIR).orm
     plain = [shape._index(m._meta.table_name, index) for m in [*ALL_MODELS, *replayed]
              for index in m._meta.fields_to_index()]
     others = [shape._index("notes", index) for index in (
