@@ -422,9 +422,7 @@ class _Revision:
             self.flag("required-column", shown)
 
     def _default(self, shown: str, default: ast.Node) -> None:
-        names = [_function(n) for n in _walk(default) if isinstance(n, ast.FuncCall)]
-        volatile = [n for n in names if n in VOLATILE_FUNCTIONS]
-        unknown = [n for n in names if n not in VOLATILE_FUNCTIONS | NON_VOLATILE_FUNCTIONS]
+        volatile, unknown = functions_by_volatility(default)
         if volatile:
             self.flag("volatile-default", shown, f"{volatile[0]}() is volatile")
         elif unknown:
@@ -476,7 +474,7 @@ def tables_in(sql: str) -> list[str]:
     for _, node in _parse(sql):
         if isinstance(node, ParseError):
             continue
-        for item in _walk(node):
+        for item in walk(node):
             if isinstance(item, ast.RangeVar) and _key(item) not in found:
                 found.append(_key(item))
     return found
@@ -492,15 +490,23 @@ def _shown(relation: ast.RangeVar) -> str:
     return f'"{relation.schemaname}".{name}' if relation.schemaname else name
 
 
-def _walk(node):
+def walk(node):
     """`node` and every node below it."""
     if isinstance(node, tuple):
         for item in node:
-            yield from _walk(item)
+            yield from walk(item)
     elif isinstance(node, ast.Node):
         yield node
         for attribute in node.__slots__:
-            yield from _walk(getattr(node, attribute))
+            yield from walk(getattr(node, attribute))
+
+
+def functions_by_volatility(expression: ast.Node) -> tuple[list[str], list[str]]:
+    """The functions `expression` calls that are volatile, and those this linter does not
+    know (either may make a default be evaluated per row)."""
+    names = [_function(n) for n in walk(expression) if isinstance(n, ast.FuncCall)]
+    return ([n for n in names if n in VOLATILE_FUNCTIONS],
+            [n for n in names if n not in VOLATILE_FUNCTIONS | NON_VOLATILE_FUNCTIONS])
 
 
 def _function(call: ast.FuncCall) -> str:

@@ -149,30 +149,16 @@ def checks(model) -> dict[str, str]:
 
 def volatile(default: str) -> bool:
     """Whether a server default may be volatile (evaluated per row: ADD COLUMN rewrites)."""
-    from pglast import ast, parse_sql
+    from pglast import parse_sql
     from pglast.parser import ParseError
 
-    from deepref.migrate.lint import NON_VOLATILE_FUNCTIONS, VOLATILE_FUNCTIONS
+    from deepref.migrate.lint import functions_by_volatility
 
     try:
         node = parse_sql(f"SELECT {default}")[0].stmt
     except ParseError:
         return True
-    names = {call.funcname[-1].sval.lower() for call in _nodes(node)
-             if isinstance(call, ast.FuncCall)}
-    return bool(names & VOLATILE_FUNCTIONS or names - NON_VOLATILE_FUNCTIONS)
-
-
-def _nodes(node):
-    from pglast import ast
-
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _nodes(item)
-    elif isinstance(node, ast.Node):
-        yield node
-        for attribute in node.__slots__:
-            yield from _nodes(getattr(node, attribute))
+    return any(functions_by_volatility(node))
 
 
 def same_check(one: str, other: str) -> bool:
@@ -228,7 +214,9 @@ def _unqualified(node):
     """Column references without their table: an index condition has only one table."""
     from pglast import ast
 
-    for item in _nodes(node):
+    from deepref.migrate.lint import walk
+
+    for item in walk(node):
         if isinstance(item, ast.ColumnRef):
             item.fields = item.fields[-1:]
     return node
