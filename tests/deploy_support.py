@@ -104,9 +104,10 @@ def make_server_cert(directory: Path, ca_key, ca_cert) -> None:
 # PostgreSQL ---------------------------------------------------------------------------
 
 
-def _as_postgres(*args: str) -> subprocess.CompletedProcess:
+def as_postgres(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL program as the postgres user (initdb and pg_ctl refuse root)."""
     return subprocess.run(["runuser", "-u", "postgres", "--", *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class PostgresServer:
     root: Path
     port: int
     password: str
+    start_timeout = 30  # seconds pg_ctl waits for the server to accept connections
 
     @property
     def data(self) -> Path:
@@ -136,8 +138,8 @@ class PostgresServer:
         make_ca(certs, "some-other-ca")
         make_server_cert(certs, ca_key, ca_cert)
         shutil.chown(certs / "server.key", "postgres")
-        done = _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                            "-A", "trust", "-E", "UTF8", "--no-sync")
+        done = as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                           "-A", "trust", "-E", "UTF8", "--no-sync")
         assert done.returncode == 0, done.stderr
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
@@ -161,26 +163,27 @@ class PostgresServer:
             cur.execute(f"CREATE ROLE {APP_USER} LOGIN PASSWORD %s", (self.password,))
 
     def start(self) -> None:
-        done = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
-                            str(self.root / "server.log"), "-w", "-t", "30", "start")
+        done = as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
+                           str(self.root / "server.log"), "-w", "-t", str(self.start_timeout),
+                           "start", timeout=self.start_timeout + 30)
         assert done.returncode == 0, done.stdout + done.stderr
 
     def stop(self) -> None:
         """A fast shutdown: sessions are terminated, open transactions rolled back."""
-        done = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast",
-                            "-w", "-t", "30", "stop")
+        done = as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                           "-w", "-t", "30", "stop")
         assert done.returncode == 0, done.stdout + done.stderr
 
     def discard(self) -> None:
         """Stop at once (whatever state the tests left it in) and delete everything."""
         if (self.data / "postmaster.pid").exists():
-            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                         "-w", "stop")
+            as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                        "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def is_running(self) -> bool:
-        return _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data),
-                            "status").returncode == 0
+        return as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data),
+                           "status").returncode == 0
 
     def admin(self, dbname: str = "postgres"):
         """A superuser connection (autocommit) for setup and checks."""

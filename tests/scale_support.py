@@ -16,18 +16,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
 
-from deploy_support import PG_BIN, free_port
+from deploy_support import PG_BIN, PostgresServer, as_postgres, free_port
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
-
-
-def _as_postgres(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
-                          text=True, timeout=120, **kwargs)
 
 
 def _folder(prefix: str) -> Path:
@@ -97,22 +91,25 @@ class PgBouncer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class Cluster:
-    """A PostgreSQL 15 cluster in its own folder on a free port (trust auth, loopback)."""
+class Cluster(PostgresServer):
+    """A PostgreSQL 15 cluster in its own folder on a free port: trust auth on loopback, no
+    SSL, no app role (PostgresServer's start, discard and query; its own init)."""
+
+    start_timeout = 60
 
     def __init__(self, root: Path, settings: str = ""):
-        self.root, self.port = root, free_port()
-        self.data = root / "data"
+        super().__init__(root, free_port(), password="")
         self.settings = settings
 
     def init(self) -> "Cluster":
-        done = _as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                            "-A", "trust", "-E", "UTF8", "--no-sync")
+        done = as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                           "-A", "trust", "-E", "UTF8", "--no-sync", timeout=120)
         assert done.returncode == 0, done.stderr
         self._configure()
         with open(self.data / "pg_hba.conf", "a") as hba:
             hba.write("host replication postgres 127.0.0.1/32 trust\n")
-        return self.start()
+        self.start()
+        return self
 
     def _configure(self) -> None:
         with open(self.data / "postgresql.conf", "a") as conf:
@@ -124,37 +121,16 @@ class Cluster:
         """A streaming replica of this cluster (pg_basebackup -R), started."""
         root = _folder("deepref-replica-")
         replica = Cluster(root, self.settings)
-        done = _as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p",
-                            str(self.port), "-U", "postgres", "-D", str(replica.data), "-R",
-                            "-X", "stream", "--no-sync", "--checkpoint=fast")
+        done = as_postgres(str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p",
+                           str(self.port), "-U", "postgres", "-D", str(replica.data), "-R",
+                           "-X", "stream", "--no-sync", "--checkpoint=fast", timeout=120)
         assert done.returncode == 0, done.stderr
         replica._configure()  # its own port and socket folder (the last line wins)
-        return replica.start()
-
-    def start(self) -> "Cluster":
-        done = _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
-                            str(self.root / "server.log"), "-w", "-t", "60", "start")
-        assert done.returncode == 0, done.stdout + done.stderr
-        return self
-
-    def discard(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                         "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
+        replica.start()
+        return replica
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
-
-    def query(self, sql: str, params=(), dbname: str = "postgres") -> list[tuple]:
-        conn = psycopg2.connect(self.url(dbname), connect_timeout=5)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall() if cur.description else []
-        finally:
-            conn.close()
 
 
 def new_cluster(prefix: str, settings: str = "") -> Cluster:
