@@ -35,7 +35,7 @@ def readiness() -> tuple[dict, int]:
 def _primary() -> tuple[dict, int]:
     try:
         database.execute_sql("SELECT 1")
-        if _read_only():
+        if database.read_only_reason() is not None:
             log.warning("readiness: the database is a read-only server")
             return {"status": "unavailable", "reason": "database is read-only"}, 503
         states = runner.status(database.primary, current_app.config["DEEPREF"].migrations_dir)
@@ -46,14 +46,6 @@ def _primary() -> tuple[dict, int]:
         return {"status": "unavailable",
                 "reason": f"{len(pending)} migration(s) pending"}, 503
     return {"status": "ready"}, 200
-
-
-def _read_only() -> bool:
-    if not database.is_postgres:
-        return False
-    return database.execute_sql(
-        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
-    ).fetchone()[0]
 
 
 def _not_ready(failure: failures.Failure) -> tuple[dict, int]:

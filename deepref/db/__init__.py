@@ -118,18 +118,15 @@ def read_only_warning(db: pw.Database) -> str | None:
         return None
     try:
         db.connect(reuse_if_open=True)
-        standby, read_only = db.execute_sql(
-            "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'"
-        ).fetchone()
+        what = db.read_only_reason()
     except DATABASE_ERRORS:
         return None  # down or full: said by the first request that needs it
     finally:
         release(db)
-    if standby or read_only:
-        what = "a standby (pg_is_in_recovery)" if standby else "default_transaction_read_only"
-        return (f"DATABASE_URL points at a read-only server ({what}): sign-in and every "
-                "write will answer 503 until it points at the primary")
-    return None
+    if what is None:
+        return None
+    return (f"DATABASE_URL points at a read-only server ({what}): sign-in and every "
+            "write will answer 503 until it points at the primary")
 
 
 def init_app(app) -> None:

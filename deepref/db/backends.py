@@ -144,6 +144,16 @@ class PostgresDatabase(PooledPostgresqlDatabase):
             "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
             "WHERE NOT x.indisvalid AND n.nspname = current_schema() ORDER BY 1, 2").fetchall()
 
+    def read_only_reason(self) -> str | None:
+        """Why this server refuses writes (a standby, or default_transaction_read_only), or
+        None when it takes them."""
+        standby, read_only = self.execute_sql(
+            "SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on'"
+        ).fetchone()
+        if standby:
+            return "a standby (pg_is_in_recovery)"
+        return "default_transaction_read_only" if read_only else None
+
     def require_session(self) -> None:
         """Refuse a read-only server, or a connection whose session does not last from
         one statement to the next (a transaction- or statement-mode pooler).
@@ -154,10 +164,7 @@ class PostgresDatabase(PooledPostgresqlDatabase):
         released one), and a busy one moves this connection between backends: a second
         connection's statements, interleaved with ours, show either.
         """
-        read_only = self.execute_sql(
-            "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
-        ).fetchone()[0]
-        if read_only:
+        if self.read_only_reason() is not None:
             raise UnfitForMigrations(
                 f"{self.setting} points at a read-only server (a standby, or "
                 "default_transaction_read_only): migrations run on the primary; point "
@@ -332,6 +339,9 @@ class SqliteDatabase(pw.SqliteDatabase):
 
     def invalid_indexes(self) -> list[tuple[str, str]]:
         return []  # SQLite builds an index in one transaction or not at all
+
+    def read_only_reason(self) -> str | None:
+        return None  # a file this process can open is one it can write
 
     def estimate_rows(self, query=None, table=None):
         return None  # no planner statistics: callers count
