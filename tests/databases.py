@@ -13,11 +13,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import peewee as pw
 import psycopg2
 import pytest
 from cryptography.fernet import Fernet
 
-from deepref import create_app
+from deepref import create_app, models
 from deepref import migrate as runner
 from deepref.db import database
 
@@ -69,6 +70,29 @@ def throwaway_database(backend: str, folder: Path, prefix: str = "deepref_test")
         return
     with throwaway_postgres(prefix) as url:
         yield url
+
+
+@contextlib.contextmanager
+def module_env(backend: str, folder: Path, prefix: str):
+    """The environment of one database for a whole test module (a database per test is
+    slow), with keys of its own; the module empties it between tests (empty_tables)."""
+    keys = {"SECRET_KEY": secrets.token_urlsafe(32),
+            "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    with throwaway_database(backend, folder, prefix) as url:
+        yield app_env(url, **keys)
+
+
+def empty_tables(db) -> None:
+    """Delete every row but the runner's bookkeeping (children first; DELETE is much
+    cheaper than TRUNCATE here), then close the connection."""
+    ordered = [m._meta.table_name for m in reversed(pw.sort_models(models.ALL_MODELS))]
+    tables = set(db.get_tables()) - runner.BOOKKEEPING
+    with db.atomic():
+        for table in ordered + sorted(tables - set(ordered)):
+            if table in tables:
+                db.execute_sql(f'DELETE FROM "{table}"')
+    if not db.is_closed():
+        db.close()
 
 
 def app_env(url: str, **extra: str) -> dict[str, str]:

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import pty
 import re
-import secrets
 import select
 import subprocess
 import sys
@@ -21,17 +20,16 @@ from urllib.parse import parse_qs, urlsplit
 
 
 import pytest
-from cryptography.fernet import Fernet
 from flask import Blueprint, jsonify
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from databases import app_env, database_of, throwaway_database
+from databases import database_of, empty_tables, module_env
 from deepref import auth
 from deepref import migrate as runner
 from deepref.auth import throttle
 from deepref.auth.admins import DEFAULT_ADMIN_EMAIL
 from deepref.auth.views import REFUSED
-from deepref.models import ALL_MODELS, AdminSession, LoginAttempt, User, UserRole
+from deepref.models import AdminSession, LoginAttempt, User, UserRole
 
 PASSWORD = "correct horse battery"
 LOCKED_TEXT = "Too many failed sign-in attempts"
@@ -69,11 +67,8 @@ def backend(request):
 @pytest.fixture(scope="module")
 def shared_env(backend, tmp_path_factory):
     """A migrated database for the whole module (creating one per test is slow)."""
-    keys = {"SECRET_KEY": secrets.token_urlsafe(32),
-            "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
-    folder = tmp_path_factory.mktemp("auth")
-    with throwaway_database(backend, folder, "deepref_test_auth") as url:
-        yield app_env(url, **keys)
+    with module_env(backend, tmp_path_factory.mktemp("auth"), "deepref_test_auth") as env:
+        yield env
 
 
 @pytest.fixture
@@ -85,10 +80,7 @@ def auth_app(make_app, shared_env):
     runner.migrate(db, echo=lambda line: None)
     add_stand_in_routes(app)
     yield app
-    db.connect(reuse_if_open=True)
-    for model in reversed(ALL_MODELS):
-        if model.table_exists():
-            model.delete().execute()
+    empty_tables(db)
 
 
 @pytest.fixture

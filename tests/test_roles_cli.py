@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 
 import pytest
-from cryptography.fernet import Fernet
 
-from databases import app_env, database_of, throwaway_database
+from databases import database_of, empty_tables, module_env
 from deepref import migrate as runner
 from deepref.auth import roles, session_values
 from deepref.auth.admins import LastAdmin
-from deepref.models import ALL_MODELS, AdminSession, AuditLog, User, UserRole
+from deepref.models import AdminSession, AuditLog, User, UserRole
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -24,10 +22,8 @@ def backend(request):
 @pytest.fixture(scope="module")
 def shared_env(backend, tmp_path_factory):
     """One database per backend for this file, migrated by the first test's app."""
-    keys = {"SECRET_KEY": secrets.token_urlsafe(32),
-            "PROMPT_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
-    with throwaway_database(backend, tmp_path_factory.mktemp("roles"), "deepref_roles") as url:
-        yield app_env(url, **keys)
+    with module_env(backend, tmp_path_factory.mktemp("roles"), "deepref_roles") as env:
+        yield env
 
 
 @pytest.fixture
@@ -36,9 +32,7 @@ def app(make_app, shared_env):
     db = database_of(app)
     runner.migrate(db, echo=lambda line: None)
     yield app
-    db.connect(reuse_if_open=True)
-    for model in reversed(ALL_MODELS):
-        model.delete().execute()
+    empty_tables(db)
 
 
 def flask(app, *args, stdin=None):

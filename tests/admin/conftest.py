@@ -14,12 +14,13 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from databases import (
-    BACKENDS, app_env, close_database, database_of, migrated_app, throwaway_database,
+    BACKENDS, app_env, close_database, database_of, empty_tables, migrated_app,
+    throwaway_database,
 )
 from deepref import auth
 from deepref.models import User, UserRole
 from browser import hits, page, server  # noqa: F401  (the browser tests' fixtures)
-from support import ADMIN_EMAIL, ADMIN_ID, PASSWORD, empty_tables, token
+from support import ADMIN_EMAIL, ADMIN_ID, PASSWORD, token
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,7 @@ import datetime as dt
 import re
 import uuid
 
-import peewee as pw
 
-from deepref import migrate as runner
-from deepref import models
 from deepref.models import (
     AIFinetuneDataset,
     AIInteraction,
@@ -28,19 +25,6 @@ PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # The signed-in admin: the same id and hash in every test, so one sign-in serves all.
 ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000ad01")
-KEEP = runner.BOOKKEEPING
-
-
-def empty_tables(database) -> None:
-    """Delete every row (children first; DELETE is much cheaper than TRUNCATE here)."""
-    ordered = [m._meta.table_name for m in reversed(pw.sort_models(models.ALL_MODELS))]
-    tables = set(database.get_tables()) - KEEP
-    with database.atomic():
-        for table in ordered + sorted(tables - set(ordered)):
-            if table in tables:
-                database.execute_sql(f'DELETE FROM "{table}"')
-    if not database.is_closed():
-        database.close()
 
 
 def token(client, page="/admin/") -> str:

@@ -19,7 +19,8 @@ from deepref.models import (
     KYCDocument, Reference, User,
 )
 from deepref.models.fields import utcnow
-from support import ADMIN_ID, empty_tables, make_prompt, text
+from databases import empty_tables
+from support import ADMIN_ID, make_prompt, text
 
 MODELS = [User, Reference, Bundle, BundleReference, KYCDocument, AIPrompt, AISession,
           AIInteraction, AIFinetuneDataset]

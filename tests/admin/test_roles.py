@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
 import pytest
-from databases import database_of
+from databases import database_of, empty_tables
 from support import (
-    ADMIN_EMAIL, ADMIN_ID, TOKEN, empty_tables, form_of, make_bundle, make_finetune,
+    ADMIN_EMAIL, ADMIN_ID, TOKEN, form_of, make_bundle, make_finetune,
     make_interaction, make_kyc, make_prompt, make_reference, make_session, make_user,
     reference_form, text,
 )
