@@ -67,8 +67,7 @@ def command_errors(command=None, *, needs_file: bool = True):
 
 def serving() -> bool:
     """True unless the app is being built for a `flask` command other than `run` or `serve`."""
-    context = click.get_current_context(silent=True)
-    return context is None or context.command.name in ("run", "serve")
+    return click.get_current_context(silent=True) is None or serving_command()
 
 
 def database_command() -> bool:
